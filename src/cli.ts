@@ -1,0 +1,34 @@
+/**
+ * `wxsync`: one binary for every role (server, worker, scheduler, syncs, the fake platform, the demo).
+ * Each command group lives in src/cli/<group>.ts and registers itself here.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerDbCommands } from './cli/db.ts';
+import { ConfigError } from './config.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('wxsync')
+    .description('Mirror a WeChat Official Account into PostgreSQL and answer its /wx callback URL')
+    .showHelpAfterError()
+    .exitOverride();
+  registerDbCommands(program);
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+    } else if (error instanceof ConfigError) {
+      console.error(`wxsync: ${error.message}\n(set them in the environment or in .env; see .env.example)`);
+      process.exitCode = 2;
+    } else {
+      console.error(`wxsync: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

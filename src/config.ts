@@ -1,0 +1,101 @@
+/**
+ * The environment, read and validated once. `.env` is loaded when present (real values never live
+ * in git). Errors name the variable and the rule it broke, never the value: several are secrets.
+ */
+import 'dotenv/config';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const cron = z.string().regex(/^(\S+\s+){4,5}\S+$/, 'must be a cron expression (5 or 6 fields)');
+/** Unset and empty mean the same thing in a .env file. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+export const ConfigSchema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+    .default('redis://127.0.0.1:6379'),
+  /** Prefix of every BullMQ key, so several deployments (or tests) share one Redis. */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w-]+$/, 'letters, digits, _ and - only')
+    .default('wxsync'),
+
+  WECHAT_APP_ID: z.string().regex(/^wx[0-9a-zA-Z]{16}$/, 'must look like wx followed by 16 letters/digits'),
+  WECHAT_APP_SECRET: z.string().regex(/^[0-9a-zA-Z]{32}$/, 'must be the 32-character AppSecret'),
+  WECHAT_TOKEN: z
+    .string()
+    .regex(/^[0-9a-zA-Z]{3,32}$/, 'must be 3-32 letters or digits (WeChat console rule)'),
+  /** Optional: set it to accept safe-mode (encrypted) pushes. */
+  WECHAT_ENCODING_AES_KEY: optional(
+    z.string().regex(/^[0-9a-zA-Z]{43}$/, 'must be the 43-character EncodingAESKey'),
+  ),
+  WECHAT_API_BASE: z.url().default('https://api.weixin.qq.com'),
+  /** Refresh the shared access_token this many seconds before WeChat says it expires. */
+  WECHAT_TOKEN_REFRESH_MARGIN_S: positiveInt.default(300),
+  /** Client-side rate limit over all processes sharing the Redis (requests per second). */
+  WECHAT_RATE_LIMIT_PER_S: positiveInt.default(200),
+  WECHAT_HTTP_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Attempts for a transient WeChat failure (-1, 45011, 5xx, timeouts) before giving up. */
+  WECHAT_MAX_ATTEMPTS: positiveInt.default(6),
+
+  PORT: port.default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Pushes whose timestamp is further than this from our clock are refused (replay protection). */
+  WX_TIMESTAMP_TOLERANCE_S: positiveInt.default(300),
+  WX_BODY_LIMIT_BYTES: positiveInt.default(64 * 1024),
+  /** How long a pushed event's dedupe key is remembered in Redis (WeChat retries within ~15 s). */
+  WX_DEDUPE_TTL_S: positiveInt.default(24 * 3600),
+  /** Passive reply sent to a new follower; unset = no reply (just "success"). */
+  WX_WELCOME_TEXT: optional(z.string().max(2000)),
+
+  EVENT_WORKER_CONCURRENCY: positiveInt.default(8),
+  SYNC_BATCH_CONCURRENCY: positiveInt.default(4),
+  /** Bearer token for /admin; unset disables the admin routes. */
+  ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+
+  /** Schedules, in Beijing time (Asia/Shanghai). */
+  CRON_TIMEZONE: z.string().default('Asia/Shanghai'),
+  CRON_FOLLOWERS: cron.default('0 2 * * *'),
+  CRON_BLACKLIST: cron.default('0 2 * * *'),
+  CRON_DATACUBE: cron.default('0 9 * * *'),
+  CRON_PUBLISHER: cron.default('0 9 * * *'),
+  SCHEDULER_ENABLED: bool.default(true),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+/** Thrown for a missing or invalid setting; the message names variables, never values. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Validates `env` against `schema` (the whole config by default, or a `.pick()` of it for commands
+ * that need less, such as `wxsync db migrate`).
+ */
+export function loadConfig<S extends z.ZodObject = typeof ConfigSchema>(
+  env: Record<string, string | undefined> = process.env,
+  schema: S = ConfigSchema as unknown as S,
+): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const name = issue.path.join('.');
+      // zod's own wording can quote the received value; only rule-level messages are safe to show.
+      const missing = issue.code === 'invalid_type' && env[name] === undefined;
+      return `${name}: ${missing ? 'required' : issue.message}`;
+    }),
+  );
+}

@@ -4,6 +4,7 @@
  */
 import 'dotenv/config';
 import { z } from 'zod';
+import { WxsyncError } from './errors.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -73,8 +74,10 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema>;
 
 /** Thrown for a missing or invalid setting; the message names variables, never values. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+export class ConfigError extends WxsyncError {
+  readonly status = 500;
+  readonly retryable = false;
+  readonly code = 'config';
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }

@@ -1,0 +1,50 @@
+/**
+ * Error families. Domain code throws these (never HTTP errors); the HTTP layer maps them once in
+ * its `onError` (to `status`), the job layer maps them once (retryable -> let BullMQ retry,
+ * otherwise UnrecoverableError). Messages must be safe to show: no secrets, no tokens.
+ */
+export abstract class WxsyncError extends Error {
+  /** HTTP status the server answers with when this error reaches a request handler. */
+  abstract readonly status: number;
+  /** Whether trying the same thing again later can succeed (job retries, client retries). */
+  abstract readonly retryable: boolean;
+  /** Short machine-readable code for logs, metrics and JSON error bodies. */
+  abstract readonly code: string;
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input from a caller (admin API, CLI arguments, job payload): 400, never retried. */
+export class InputError extends WxsyncError {
+  readonly status = 400;
+  readonly retryable = false;
+  readonly code = 'invalid_input';
+}
+
+/** Missing or wrong credentials (admin bearer token): 401. */
+export class AuthError extends WxsyncError {
+  readonly status = 401;
+  readonly retryable = false;
+  readonly code = 'unauthorized';
+}
+
+/** A dependency we need right now is down (Redis, PostgreSQL): 503, retried. */
+export class UnavailableError extends WxsyncError {
+  readonly status = 503;
+  readonly retryable = true;
+  readonly code = 'unavailable';
+}
+
+/** Another run of the same job holds the lock: 409, the caller is told which run. */
+export class ConflictError extends WxsyncError {
+  readonly status = 409;
+  readonly retryable = false;
+  readonly code = 'conflict';
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,73 @@
+/**
+ * Every Prometheus metric wxsync exposes, in one place (served on /metrics). Modules import the
+ * metric they move; nothing else registers metrics. Labels are bounded sets (routes, endpoints,
+ * errcodes, reasons), never openids or tokens.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'wxsync_' });
+
+export const httpRequests = new Counter({
+  name: 'wxsync_http_requests_total',
+  help: 'HTTP requests answered, by route and status',
+  labelNames: ['method', 'route', 'status'] as const,
+  registers: [registry],
+});
+
+export const wxEvents = new Counter({
+  name: 'wxsync_wx_pushes_total',
+  help: 'Pushes received on /wx: result is accepted, duplicate or rejected, reason says why',
+  labelNames: ['result', 'reason', 'msg_type'] as const,
+  registers: [registry],
+});
+
+export const wechatCalls = new Counter({
+  name: 'wxsync_wechat_api_calls_total',
+  help: 'WeChat API calls by endpoint and outcome errcode (0 = ok, "http_502", "timeout"...)',
+  labelNames: ['endpoint', 'errcode'] as const,
+  registers: [registry],
+});
+
+export const wechatCallDuration = new Histogram({
+  name: 'wxsync_wechat_api_call_seconds',
+  help: 'WeChat API call latency by endpoint',
+  labelNames: ['endpoint'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers: [registry],
+});
+
+export const tokenRefreshes = new Counter({
+  name: 'wxsync_access_token_refreshes_total',
+  help: 'access_token fetches from /cgi-bin/token made by this process',
+  registers: [registry],
+});
+
+export const rowsUpserted = new Counter({
+  name: 'wxsync_rows_upserted_total',
+  help: 'Rows written (inserted or changed) per table',
+  labelNames: ['table'] as const,
+  registers: [registry],
+});
+
+export const jobDuration = new Histogram({
+  name: 'wxsync_job_duration_seconds',
+  help: 'BullMQ job durations per queue, job name and outcome',
+  labelNames: ['queue', 'name', 'outcome'] as const,
+  buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+  registers: [registry],
+});
+
+export const queueDepth = new Gauge({
+  name: 'wxsync_queue_jobs',
+  help: 'Jobs per queue and state (waiting, active, delayed, failed), sampled at scrape time',
+  labelNames: ['queue', 'state'] as const,
+  registers: [registry],
+});
+
+export const lastSuccessfulRun = new Gauge({
+  name: 'wxsync_sync_last_success_timestamp_seconds',
+  help: 'Unix time the last successful run of each sync job finished',
+  labelNames: ['job'] as const,
+  registers: [registry],
+});

@@ -1,0 +1,161 @@
+/**
+ * Writes to `followers`: one SQL statement per batch (INSERT ... SELECT FROM unnest ... ON CONFLICT),
+ * never one per row: a 1M-follower sync is 10^4 statements, not 10^6.
+ *
+ * `updated_at` moves only when a stored value changes, so analysts can ask "what changed today".
+ */
+import type { UserInfo } from '../wechat/schemas.ts';
+import type { Db } from './client.ts';
+
+export interface UpsertResult {
+  /** Rows that did not exist before. */
+  inserted: number;
+  /** Existing rows whose stored values changed. */
+  changed: number;
+  /** Rows confirmed as they were (only last_synced_at moved). */
+  unchanged: number;
+}
+
+/** Postgres array literal for an int[] column: unnest() cannot carry a ragged 2-D array. */
+const intArrayLiteral = (values: number[] | undefined) => `{${(values ?? []).join(',')}}`;
+const unixToDate = (seconds: number | undefined) => (seconds === undefined ? null : new Date(seconds * 1000));
+
+/** Last answer wins when one batch names an openid twice (ON CONFLICT cannot touch a row twice). */
+function lastByOpenid(infos: UserInfo[]): UserInfo[] {
+  return [...new Map(infos.map((info) => [info.openid, info])).values()];
+}
+
+type CountRow = { inserted: bigint; changed: bigint; total: bigint };
+const toResult = (rows: CountRow[]): UpsertResult => {
+  const row = rows[0] ?? { inserted: 0n, changed: 0n, total: 0n };
+  const inserted = Number(row.inserted);
+  const changed = Number(row.changed);
+  return { inserted, changed, unchanged: Number(row.total) - inserted - changed };
+};
+const add = (a: UpsertResult, b: UpsertResult): UpsertResult => ({
+  inserted: a.inserted + b.inserted,
+  changed: a.changed + b.changed,
+  unchanged: a.unchanged + b.unchanged,
+});
+
+/**
+ * Stores profiles as WeChat returned them (user/info or batchget). Followers get every field
+ * as it came and `unsubscribed_at` cleared; users who left come back as `{subscribe: 0, openid}`
+ * only, so for them just the flag (and unionid, when present) changes and the last known profile stays.
+ */
+export async function upsertFollowers(
+  db: Db,
+  infos: UserInfo[],
+  opts: { syncedAt: Date },
+): Promise<UpsertResult> {
+  const unique = lastByOpenid(infos);
+  const following = unique.filter((i) => i.subscribe === 1);
+  const left = unique.filter((i) => i.subscribe === 0);
+  let result: UpsertResult = { inserted: 0, changed: 0, unchanged: 0 };
+  if (following.length > 0) result = add(result, await upsertFollowing(db, following, opts.syncedAt));
+  if (left.length > 0) result = add(result, await upsertLeft(db, left, opts.syncedAt));
+  return result;
+}
+
+async function upsertFollowing(db: Db, infos: UserInfo[], at: Date): Promise<UpsertResult> {
+  const col = <T>(pick: (i: UserInfo) => T) => infos.map(pick);
+  const rows = await db.$queryRaw<CountRow[]>`
+    WITH up AS (
+      INSERT INTO followers AS f (openid, unionid, subscribe, nickname, sex, language, city, province, country,
+        headimgurl, subscribe_time, remark, groupid, tagid_list, subscribe_scene, qr_scene, qr_scene_str,
+        first_seen_at, updated_at, last_synced_at, unsubscribed_at)
+      SELECT t.openid, t.unionid, true, t.nickname, t.sex, t.language, t.city, t.province, t.country,
+        t.headimgurl, t.subscribe_time, t.remark, t.groupid, t.tagid_list::int[], t.subscribe_scene, t.qr_scene,
+        t.qr_scene_str, ${at}, ${at}, ${at}, NULL
+      FROM unnest(
+        ${col((i) => i.openid)}::text[], ${col((i) => i.unionid ?? null)}::text[],
+        ${col((i) => i.nickname ?? null)}::text[], ${col((i) => i.sex ?? null)}::int[],
+        ${col((i) => i.language ?? null)}::text[], ${col((i) => i.city ?? null)}::text[],
+        ${col((i) => i.province ?? null)}::text[], ${col((i) => i.country ?? null)}::text[],
+        ${col((i) => i.headimgurl ?? null)}::text[], ${col((i) => unixToDate(i.subscribe_time))}::timestamptz[],
+        ${col((i) => i.remark ?? null)}::text[], ${col((i) => i.groupid ?? null)}::int[],
+        ${col((i) => intArrayLiteral(i.tagid_list))}::text[], ${col((i) => i.subscribe_scene ?? null)}::text[],
+        ${col((i) => i.qr_scene ?? null)}::bigint[], ${col((i) => i.qr_scene_str ?? null)}::text[]
+      ) AS t(openid, unionid, nickname, sex, language, city, province, country, headimgurl, subscribe_time,
+             remark, groupid, tagid_list, subscribe_scene, qr_scene, qr_scene_str)
+      ON CONFLICT (openid) DO UPDATE SET
+        unionid = EXCLUDED.unionid, subscribe = true, nickname = EXCLUDED.nickname, sex = EXCLUDED.sex,
+        language = EXCLUDED.language, city = EXCLUDED.city, province = EXCLUDED.province,
+        country = EXCLUDED.country, headimgurl = EXCLUDED.headimgurl, subscribe_time = EXCLUDED.subscribe_time,
+        remark = EXCLUDED.remark, groupid = EXCLUDED.groupid, tagid_list = EXCLUDED.tagid_list,
+        subscribe_scene = EXCLUDED.subscribe_scene, qr_scene = EXCLUDED.qr_scene,
+        qr_scene_str = EXCLUDED.qr_scene_str, unsubscribed_at = NULL,
+        updated_at = CASE WHEN
+          (f.unionid, f.subscribe, f.nickname, f.sex, f.language, f.city, f.province, f.country, f.headimgurl,
+           f.subscribe_time, f.remark, f.groupid, f.tagid_list, f.subscribe_scene, f.qr_scene, f.qr_scene_str,
+           f.unsubscribed_at)
+          IS DISTINCT FROM
+          (EXCLUDED.unionid, true, EXCLUDED.nickname, EXCLUDED.sex, EXCLUDED.language, EXCLUDED.city,
+           EXCLUDED.province, EXCLUDED.country, EXCLUDED.headimgurl, EXCLUDED.subscribe_time, EXCLUDED.remark,
+           EXCLUDED.groupid, EXCLUDED.tagid_list, EXCLUDED.subscribe_scene, EXCLUDED.qr_scene,
+           EXCLUDED.qr_scene_str, NULL::timestamptz)
+          THEN EXCLUDED.updated_at ELSE f.updated_at END,
+        last_synced_at = EXCLUDED.last_synced_at
+      RETURNING (xmax = 0) AS inserted, updated_at = ${at} AS touched
+    )
+    SELECT count(*) FILTER (WHERE inserted) AS inserted,
+           count(*) FILTER (WHERE touched AND NOT inserted) AS changed,
+           count(*) AS total
+    FROM up`;
+  return toResult(rows);
+}
+
+async function upsertLeft(db: Db, infos: UserInfo[], at: Date): Promise<UpsertResult> {
+  const rows = await db.$queryRaw<CountRow[]>`
+    WITH up AS (
+      INSERT INTO followers AS f (openid, unionid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at)
+      SELECT t.openid, t.unionid, false, ${at}, ${at}, ${at}, ${at}
+      FROM unnest(${infos.map((i) => i.openid)}::text[], ${infos.map((i) => i.unionid ?? null)}::text[])
+        AS t(openid, unionid)
+      ON CONFLICT (openid) DO UPDATE SET
+        subscribe = false,
+        unionid = coalesce(EXCLUDED.unionid, f.unionid),
+        unsubscribed_at = coalesce(f.unsubscribed_at, EXCLUDED.unsubscribed_at),
+        updated_at = CASE WHEN f.subscribe OR f.unsubscribed_at IS NULL
+                            OR f.unionid IS DISTINCT FROM coalesce(EXCLUDED.unionid, f.unionid)
+                          THEN EXCLUDED.updated_at ELSE f.updated_at END,
+        last_synced_at = EXCLUDED.last_synced_at
+      RETURNING (xmax = 0) AS inserted, updated_at = ${at} AS touched
+    )
+    SELECT count(*) FILTER (WHERE inserted) AS inserted,
+           count(*) FILTER (WHERE touched AND NOT inserted) AS changed,
+           count(*) AS total
+    FROM up`;
+  return toResult(rows);
+}
+
+/**
+ * Records that `openid` unfollowed at `at` (an unsubscribe push). A row is created when we never
+ * saw the user. A later subscribe already stored (events can be processed out of order after
+ * retries) is not undone: the flag only flips when the stored subscribe_time is not after `at`.
+ */
+export async function markUnsubscribed(db: Db, openid: string, at: Date): Promise<boolean> {
+  const changed = await db.$executeRaw`
+    INSERT INTO followers AS f (openid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at)
+    VALUES (${openid}, false, now(), now(), now(), ${at})
+    ON CONFLICT (openid) DO UPDATE SET
+      subscribe = false, unsubscribed_at = EXCLUDED.unsubscribed_at,
+      updated_at = EXCLUDED.updated_at, last_synced_at = EXCLUDED.last_synced_at
+    WHERE f.subscribe AND (f.subscribe_time IS NULL OR f.subscribe_time <= ${at})`;
+  return changed > 0;
+}
+
+/**
+ * Marks unsubscribed every follower a completed full sync did not see (WeChat lists only current
+ * followers). `listedSince` is when the sync run started: rows it confirmed have a newer
+ * last_synced_at. Never deletes.
+ */
+export async function markUnlistedFollowersUnsubscribed(
+  db: Db,
+  listedSince: Date,
+  at: Date,
+): Promise<number> {
+  return db.$executeRaw`
+    UPDATE followers SET subscribe = false, unsubscribed_at = ${at}, updated_at = ${at}
+    WHERE subscribe AND (last_synced_at IS NULL OR last_synced_at < ${listedSince})`;
+}

@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  markUnlistedFollowersUnsubscribed,
+  markUnsubscribed,
+  upsertFollowers,
+} from '../../src/db/followers.ts';
+import type { UserInfo } from '../../src/wechat/schemas.ts';
+import { freshDatabase, type TestDatabase } from '../support/db.ts';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await freshDatabase();
+});
+afterAll(async () => t?.drop());
+
+const profile = (openid: string, patch: Partial<UserInfo> = {}): UserInfo => ({
+  subscribe: 1,
+  openid,
+  nickname: '小红🌸',
+  sex: 0,
+  language: 'zh_CN',
+  city: '',
+  province: '',
+  country: '',
+  headimgurl: '',
+  subscribe_time: 1_700_000_000,
+  unionid: `u_${openid}`,
+  remark: '',
+  groupid: 0,
+  tagid_list: [128, 2],
+  subscribe_scene: 'ADD_SCENE_QR_CODE',
+  qr_scene: 98765,
+  qr_scene_str: '',
+  ...patch,
+});
+const t1 = new Date('2026-01-01T00:00:00Z');
+const t2 = new Date('2026-01-02T00:00:00Z');
+const t3 = new Date('2026-01-03T00:00:00Z');
+
+describe('upsertFollowers', () => {
+  it('inserts, then moves updated_at only for rows whose values changed', async () => {
+    const first = await upsertFollowers(t.db, [profile('oA'), profile('oB'), profile('oC')], {
+      syncedAt: t1,
+    });
+    expect(first).toEqual({ inserted: 3, changed: 0, unchanged: 0 });
+
+    const second = await upsertFollowers(
+      t.db,
+      [profile('oA'), profile('oB', { remark: 'vip' }), profile('oC')],
+      {
+        syncedAt: t2,
+      },
+    );
+    expect(second).toEqual({ inserted: 0, changed: 1, unchanged: 2 });
+
+    const rows = await t.db.follower.findMany({ orderBy: { openid: 'asc' } });
+    expect(rows.map((r) => [r.openid, r.updatedAt.toISOString(), r.lastSyncedAt?.toISOString()])).toEqual([
+      ['oA', t1.toISOString(), t2.toISOString()],
+      ['oB', t2.toISOString(), t2.toISOString()],
+      ['oC', t1.toISOString(), t2.toISOString()],
+    ]);
+    const b = rows[1]!;
+    expect(b).toMatchObject({ remark: 'vip', nickname: '小红🌸', tagidList: [128, 2], qrScene: 98765n });
+    expect(b.subscribeTime).toEqual(new Date(1_700_000_000 * 1000));
+  });
+
+  it('keeps the last profile of a user who left and flags them once', async () => {
+    await upsertFollowers(t.db, [{ subscribe: 0, openid: 'oC' }], { syncedAt: t3 });
+    const c = await t.db.follower.findUniqueOrThrow({ where: { openid: 'oC' } });
+    expect(c).toMatchObject({ subscribe: false, nickname: '小红🌸', unionid: 'u_oC' });
+    expect(c.unsubscribedAt).toEqual(t3);
+    const again = await upsertFollowers(t.db, [{ subscribe: 0, openid: 'oC' }], {
+      syncedAt: new Date(t3.getTime() + 1000),
+    });
+    expect(again).toEqual({ inserted: 0, changed: 0, unchanged: 1 });
+  });
+
+  it('collapses an openid named twice in one batch', async () => {
+    const r = await upsertFollowers(t.db, [profile('oD'), profile('oD', { remark: 'last' })], {
+      syncedAt: t1,
+    });
+    expect(r.inserted).toBe(1);
+    expect((await t.db.follower.findUniqueOrThrow({ where: { openid: 'oD' } })).remark).toBe('last');
+  });
+});
+
+describe('markUnsubscribed', () => {
+  it('flips a follower, creates unknown users, and never undoes a later subscribe', async () => {
+    expect(await markUnsubscribed(t.db, 'oA', t3)).toBe(true);
+    expect(await t.db.follower.findUniqueOrThrow({ where: { openid: 'oA' } })).toMatchObject({
+      subscribe: false,
+      unsubscribedAt: t3,
+    });
+    expect(await markUnsubscribed(t.db, 'oNew', t3)).toBe(true);
+    await upsertFollowers(t.db, [profile('oE', { subscribe_time: t3.getTime() / 1000 })], { syncedAt: t3 });
+    expect(await markUnsubscribed(t.db, 'oE', t2)).toBe(false);
+    expect((await t.db.follower.findUniqueOrThrow({ where: { openid: 'oE' } })).subscribe).toBe(true);
+  });
+});
+
+describe('markUnlistedFollowersUnsubscribed', () => {
+  it('flags the followers a sync did not confirm', async () => {
+    const since = new Date('2026-02-01T00:00:00Z');
+    await upsertFollowers(t.db, [profile('oB')], { syncedAt: since });
+    const before = await t.db.follower.count({ where: { subscribe: true } });
+    const n = await markUnlistedFollowersUnsubscribed(t.db, since, since);
+    expect(n).toBe(before - 1);
+    expect(await t.db.follower.count({ where: { subscribe: true } })).toBe(1);
+  });
+});

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { createDb, type Db } from '../../src/db/client.ts';
 
 /** Server to create test databases on; any database on it works as the admin connection. */
 export const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/postgres';
-export const TEMPLATE_DB = 'wxsync_test_template';
 
 export function testDatabaseUrl(database: string): string {
   const url = new URL(ADMIN_URL);
@@ -32,7 +32,7 @@ export interface TestDatabase {
 /** A fresh, fully migrated database for one test file; `drop()` removes it. */
 export async function freshDatabase(): Promise<TestDatabase> {
   const name = `wxsync_t_${randomBytes(5).toString('hex')}`;
-  await adminSql(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  await adminSql(`CREATE DATABASE ${name} TEMPLATE ${inject('templateDb')}`);
   const url = testDatabaseUrl(name);
   const db = createDb(url, { poolSize: 5 });
   return {

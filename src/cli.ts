@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerDbCommands } from './cli/db.ts';
+import { registerFakeWeChatCommands } from './cli/fake-wechat.ts';
 import { ConfigError } from './config.ts';
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerDbCommands(program);
+  registerFakeWeChatCommands(program);
   return program;
 }
 

@@ -1,0 +1,141 @@
+/**
+ * Admin routes of the fake platform (`/__fake/...`, JSON), the HTTP twin of the in-process
+ * `state`, `calls`, `faults` and `push` objects: for tests in other processes, the demo and benchmarks.
+ */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { InputError } from '../errors.ts';
+import type { CallCounter } from './calls.ts';
+import { type FaultConfigInput, FaultRule, type Faults, FaultTarget } from './faults.ts';
+import type { Pusher } from './push.ts';
+import { type FakeState, ProfilePatch } from './state.ts';
+
+const Openids = z.object({ openids: z.array(z.string()).min(1) });
+const AddFollowers = z.object({ n: z.number().int().min(0).max(1_000_000) });
+const PushRequest = z.object({
+  event: z.enum(['subscribe', 'unsubscribe', 'scan', 'text']),
+  /** Omitted for subscribe: a brand-new follower is created first. */
+  openid: z.string().optional(),
+  qrScene: z.union([z.string(), z.number()]).optional(),
+  content: z.string().optional(),
+  applyToState: z.boolean().optional(),
+  createTime: z.number().int().optional(),
+});
+
+async function body<T extends z.ZodType>(request: Request, schema: T): Promise<z.infer<T>> {
+  let value: unknown;
+  try {
+    const text = await request.text();
+    value = text ? JSON.parse(text) : {};
+  } catch {
+    throw new InputError('body is not JSON');
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new InputError(z.prettifyError(parsed.error));
+  return parsed.data;
+}
+
+export function createAdminRoutes(deps: {
+  state: FakeState;
+  calls: CallCounter;
+  faults: Faults;
+  push?: Pusher;
+}): Hono {
+  const { state, calls, faults, push } = deps;
+  const admin = new Hono();
+
+  admin.get('/state', (c) => c.json(state.summary()));
+
+  admin.get('/followers', (c) => c.json({ openids: state.followerOpenids() }));
+  admin.post('/followers', async (c) => {
+    const { n } = await body(c.req.raw, AddFollowers);
+    return c.json({ openids: state.addFollowers(n) });
+  });
+  admin.get('/ex-followers', (c) => c.json({ openids: state.exFollowerOpenids() }));
+  admin.post('/followers/:openid/unsubscribe', (c) =>
+    c.json({ changed: state.unsubscribe(c.req.param('openid')) }),
+  );
+  admin.post('/followers/:openid/resubscribe', (c) =>
+    c.json({ changed: state.resubscribe(c.req.param('openid')) }),
+  );
+  admin.get('/profile/:openid', (c) => c.json(state.profile(c.req.param('openid'))));
+  admin.patch('/profile/:openid', async (c) =>
+    c.json(state.editProfile(c.req.param('openid'), await body(c.req.raw, ProfilePatch))),
+  );
+
+  admin.get('/blacklist', (c) => c.json({ openids: state.blacklistOpenids() }));
+  admin.post('/blacklist', async (c) =>
+    c.json({ changed: state.blacklist((await body(c.req.raw, Openids)).openids) }),
+  );
+  admin.delete('/blacklist', async (c) =>
+    c.json({ changed: state.unblacklist((await body(c.req.raw, Openids)).openids) }),
+  );
+
+  admin.get('/calls', (c) => c.json(calls.snapshot()));
+  admin.delete('/calls', (c) => {
+    calls.reset();
+    return c.json(calls.snapshot());
+  });
+
+  admin.get('/faults', (c) => c.json(faults.snapshot()));
+  /** Replaces the whole fault configuration: `{rules: {'*': {...}, 'user/get': {...}}, tokenExpiryEveryS}`. */
+  admin.put('/faults', async (c) => {
+    faults.configure((await body(c.req.raw, z.unknown())) as FaultConfigInput);
+    return c.json(faults.snapshot());
+  });
+  /** Merges fields into one target's rule: `PATCH /__fake/faults/user%2Fget {"http502Rate":0.05}`. */
+  admin.patch('/faults/:target', async (c) => {
+    faults.update(
+      FaultTarget.parse(decodeURIComponent(c.req.param('target'))),
+      await body(c.req.raw, FaultRule),
+    );
+    return c.json(faults.snapshot());
+  });
+  admin.delete('/faults/:target', (c) => {
+    faults.clear(FaultTarget.parse(decodeURIComponent(c.req.param('target'))));
+    return c.json(faults.snapshot());
+  });
+  admin.delete('/faults', (c) => {
+    faults.clear();
+    return c.json(faults.snapshot());
+  });
+
+  admin.post('/token/expire', (c) => {
+    faults.expireTokenNow();
+    return c.json({ expired: true });
+  });
+  admin.put('/token/expire-every', async (c) => {
+    const { seconds } = await body(c.req.raw, z.object({ seconds: z.number().positive().nullable() }));
+    faults.expireTokenEvery(seconds);
+    return c.json(faults.snapshot());
+  });
+
+  admin.get('/push', (c) => {
+    if (!push) throw new InputError('push is not available');
+    return c.json(push.describe());
+  });
+  admin.put('/push', async (c) => {
+    if (!push) throw new InputError('push is not available');
+    push.configure(await body(c.req.raw, z.record(z.string(), z.unknown())));
+    return c.json(push.describe());
+  });
+  admin.post('/push', async (c) => {
+    if (!push) throw new InputError('push is not available');
+    const req = await body(c.req.raw, PushRequest);
+    const options = { applyToState: req.applyToState, qrScene: req.qrScene, createTime: req.createTime };
+    if (req.event === 'subscribe' && req.openid === undefined) return c.json(await push.newFollower(options));
+    if (req.openid === undefined) throw new InputError(`${req.event} needs an openid`);
+    switch (req.event) {
+      case 'subscribe':
+        return c.json(await push.subscribe(req.openid, options));
+      case 'unsubscribe':
+        return c.json(await push.unsubscribe(req.openid, options));
+      case 'scan':
+        return c.json(await push.scan(req.openid, req.qrScene ?? 1, options));
+      case 'text':
+        return c.json(await push.text(req.openid, req.content ?? 'hello', { createTime: req.createTime }));
+    }
+  });
+
+  return admin;
+}

@@ -1,0 +1,315 @@
+/**
+ * The fake platform's mutable state. Followers are indices into a deterministic population
+ * (people.ts); only the ordered list of current followers, the blacklist and per-follower
+ * mutations are stored, so a million followers start in well under a second.
+ */
+import type { z } from 'zod';
+import { InputError } from '../errors.ts';
+import { UserInfo } from '../wechat/schemas.ts';
+import { People } from './people.ts';
+import { hash32, seedOf } from './prng.ts';
+import { generateStats, type Stats } from './stats.ts';
+import { TokenStore } from './tokens.ts';
+
+/** What editProfile may change: any user/info field except the identity and subscription ones. */
+export const ProfilePatch = UserInfo.omit({ openid: true, subscribe: true }).partial();
+export type ProfilePatch = z.infer<typeof ProfilePatch>;
+
+export interface FakeDataOptions {
+  appId: string;
+  appSecret: string;
+  /** Same seed, same followers, profiles and series. */
+  seed: string | number;
+  /** Current followers at start. */
+  followers: number;
+  /** Ex-followers (in the population, not in user/get, batchget says subscribe 0) as a share of `followers`. */
+  unsubscribedShare: number;
+  unionidShare: number;
+  /** Blacklisted followers at start. */
+  blacklist: number;
+  /** Length of the datacube/publisher daily series, ending yesterday (Beijing time). */
+  statsDays: number;
+  blacklistPageSize: number;
+  userGetPageSize: number;
+  tokenTtlS: number;
+  tokenOverlapS: number;
+  /**
+   * next_openid of the final, empty user/get or getblacklist page: 'empty' (current official doc)
+   * or 'repeat' (the openid asked for, as some docs show). Clients must stop on count 0 either way.
+   */
+  lastPageNextOpenid: 'empty' | 'repeat';
+  /** Clock in epoch ms (tests may drive it). */
+  now: () => number;
+}
+
+export const DEFAULT_DATA_OPTIONS: FakeDataOptions = {
+  appId: 'wx0123456789abcdef',
+  appSecret: 'testsecret0123456789abcdef012345',
+  seed: 1,
+  followers: 1000,
+  unsubscribedShare: 0.1,
+  unionidShare: 0.3,
+  blacklist: 10,
+  statsDays: 60,
+  blacklistPageSize: 1000,
+  userGetPageSize: 10_000,
+  tokenTtlS: 7200,
+  tokenOverlapS: 300,
+  lastPageNextOpenid: 'empty',
+  now: Date.now,
+};
+
+/** Index of the first element of a sorted array greater than `value`. */
+function upperBound(sorted: number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+function lowerBound(sorted: number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+function sortedHas(sorted: number[], value: number): boolean {
+  const i = lowerBound(sorted, value);
+  return sorted[i] === value;
+}
+function sortedInsert(sorted: number[], value: number): boolean {
+  const i = lowerBound(sorted, value);
+  if (sorted[i] === value) return false;
+  sorted.splice(i, 0, value);
+  return true;
+}
+function sortedRemove(sorted: number[], value: number): boolean {
+  const i = lowerBound(sorted, value);
+  if (sorted[i] !== value) return false;
+  sorted.splice(i, 1);
+  return true;
+}
+
+export interface OpenidPageResult {
+  total: number;
+  openids: string[];
+}
+
+export class FakeState {
+  readonly options: FakeDataOptions;
+  readonly people: People;
+  readonly tokens: TokenStore;
+  readonly stats: Stats;
+  /** WeChat's original id of the account (gh_...), the ToUserName of pushed events. */
+  readonly originalId: string;
+  /** Milliseconds the data generation took at construction. */
+  readonly generationMs: number;
+  private readonly seed: number;
+  /** Population size: every index below it is a follower or an ex-follower. */
+  private population: number;
+  private readonly initialPopulation: number;
+  /** Current followers (population indices), ascending: the order user/get lists them in. */
+  private readonly followers: number[] = [];
+  /** Blacklisted population indices, ascending. */
+  private readonly blacklisted: number[] = [];
+  private readonly patches = new Map<number, ProfilePatch>();
+
+  constructor(options: Partial<FakeDataOptions> = {}) {
+    const started = performance.now();
+    this.options = { ...DEFAULT_DATA_OPTIONS, ...options };
+    const o = this.options;
+    if (!Number.isInteger(o.followers) || o.followers < 0)
+      throw new InputError('followers must be a non-negative integer');
+    this.seed = seedOf(o.seed);
+    this.people = new People({ seed: this.seed, unionidShare: o.unionidShare });
+    this.tokens = new TokenStore({ ttlS: o.tokenTtlS, overlapS: o.tokenOverlapS, now: o.now });
+    this.originalId = `gh_${(hash32(this.seed, 0x91d).toString(16) + hash32(this.seed, 0x91e).toString(16)).slice(0, 12)}`;
+    // Ex-followers are spread evenly through the population, so they interleave with followers.
+    const ex = Math.round(o.followers * o.unsubscribedShare);
+    this.population = o.followers + ex;
+    this.initialPopulation = this.population;
+    for (let i = 0; i < this.population; i++) {
+      if (Math.floor(((i + 1) * ex) / this.population) === Math.floor((i * ex) / this.population))
+        this.followers.push(i);
+    }
+    const black = Math.min(o.blacklist, o.followers);
+    for (let k = 0; k < black; k++)
+      this.blacklisted.push(this.followers[Math.floor((k * o.followers) / black)]!);
+    this.stats = generateStats({
+      seed: this.seed,
+      days: o.statsDays,
+      followers: o.followers,
+      nowMs: o.now(),
+    });
+    this.generationMs = performance.now() - started;
+  }
+
+  // ---- lookups -------------------------------------------------------------------------------
+
+  /** Population index of an openid of this account, or undefined (a foreign or made-up openid). */
+  indexOf(openid: string): number | undefined {
+    const index = this.people.indexOf(openid);
+    return index !== undefined && index < this.population ? index : undefined;
+  }
+
+  isFollower(index: number): boolean {
+    return sortedHas(this.followers, index);
+  }
+
+  isBlacklisted(index: number): boolean {
+    return sortedHas(this.blacklisted, index);
+  }
+
+  followerCount(): number {
+    return this.followers.length;
+  }
+
+  /** user/info's answer for a population index: the full profile, or `{subscribe: 0, openid[, unionid]}`. */
+  userInfo(index: number): UserInfo {
+    if (!this.isFollower(index)) {
+      const unionid = this.people.unionid(index);
+      return {
+        subscribe: 0,
+        openid: this.people.openid(index),
+        ...(unionid === undefined ? {} : { unionid }),
+      };
+    }
+    const base = this.people.profile(index, this.initialPopulation);
+    return { subscribe: 1, ...base, ...this.patches.get(index), openid: base.openid };
+  }
+
+  /** One page of current followers after `afterOpenid` ('' = from the start). */
+  followerPage(afterOpenid: string, size: number): OpenidPageResult {
+    return this.page(this.followers, afterOpenid, size);
+  }
+
+  blacklistPage(afterOpenid: string, size: number): OpenidPageResult {
+    return this.page(this.blacklisted, afterOpenid, size);
+  }
+
+  private page(list: number[], afterOpenid: string, size: number): OpenidPageResult {
+    let start = 0;
+    if (afterOpenid) {
+      const index = this.indexOf(afterOpenid);
+      if (index === undefined) throw new InputError('next_openid is not an openid of this account');
+      // upperBound also works when that openid has since left: continue after its position.
+      start = upperBound(list, index);
+    }
+    const openids = list.slice(start, start + size).map((i) => this.people.openid(i));
+    return { total: list.length, openids };
+  }
+
+  // ---- snapshots (tests compare a mirror with these) ------------------------------------------
+
+  /** Every current follower's openid, in user/get order. */
+  followerOpenids(): string[] {
+    return this.followers.map((i) => this.people.openid(i));
+  }
+
+  /** Every ex-follower's openid (in the population but not following now). */
+  exFollowerOpenids(): string[] {
+    const out: string[] = [];
+    for (let i = 0, f = 0; i < this.population; i++) {
+      if (this.followers[f] === i) f++;
+      else out.push(this.people.openid(i));
+    }
+    return out;
+  }
+
+  /** The profile of an openid exactly as user/info would answer it. */
+  profile(openid: string): UserInfo {
+    return this.userInfo(this.require(openid));
+  }
+
+  blacklistOpenids(): string[] {
+    return this.blacklisted.map((i) => this.people.openid(i));
+  }
+
+  // ---- mutations -----------------------------------------------------------------------------
+
+  /** New followers, appended to the end of the list (subscribe_time = now); returns their openids. */
+  addFollowers(n: number): string[] {
+    if (!Number.isInteger(n) || n < 0 || n > 1_000_000)
+      throw new InputError('n must be an integer 0..1000000');
+    const now = Math.floor(this.options.now() / 1000);
+    const openids: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const index = this.population++;
+      this.followers.push(index);
+      this.patches.set(index, { subscribe_time: now });
+      openids.push(this.people.openid(index));
+    }
+    return openids;
+  }
+
+  /** The follower leaves: gone from user/get, batchget answers `{subscribe: 0, ...}`. Returns false if not following. */
+  unsubscribe(openid: string): boolean {
+    return sortedRemove(this.followers, this.require(openid));
+  }
+
+  /** An ex-follower comes back (subscribe_time = now). Returns false if already following. */
+  resubscribe(openid: string): boolean {
+    const index = this.require(openid);
+    if (!sortedInsert(this.followers, index)) return false;
+    this.patches.set(index, {
+      ...this.patches.get(index),
+      subscribe_time: Math.floor(this.options.now() / 1000),
+    });
+    return true;
+  }
+
+  editProfile(openid: string, patch: ProfilePatch): UserInfo {
+    const index = this.require(openid);
+    const parsed = ProfilePatch.parse(patch);
+    this.patches.set(index, { ...this.patches.get(index), ...parsed });
+    return this.userInfo(index);
+  }
+
+  /** Blacklists openids of this account; returns how many were newly added. */
+  blacklist(openids: string[]): number {
+    const indices = openids.map((o) => this.require(o));
+    return indices.filter((i) => sortedInsert(this.blacklisted, i)).length;
+  }
+
+  unblacklist(openids: string[]): number {
+    const indices = openids.map((o) => this.require(o));
+    return indices.filter((i) => sortedRemove(this.blacklisted, i)).length;
+  }
+
+  summary(): {
+    followers: number;
+    exFollowers: number;
+    blacklist: number;
+    population: number;
+    tokensIssued: number;
+    liveTokens: number;
+    originalId: string;
+    statsFrom: string;
+    statsTo: string;
+  } {
+    return {
+      followers: this.followers.length,
+      exFollowers: this.population - this.followers.length,
+      blacklist: this.blacklisted.length,
+      population: this.population,
+      tokensIssued: this.tokens.issuedCount,
+      liveTokens: this.tokens.liveCount(),
+      originalId: this.originalId,
+      statsFrom: new Date(this.stats.firstDay * 86_400_000).toISOString().slice(0, 10),
+      statsTo: new Date(this.stats.lastDay * 86_400_000).toISOString().slice(0, 10),
+    };
+  }
+
+  private require(openid: string): number {
+    const index = this.indexOf(openid);
+    if (index === undefined) throw new InputError('not an openid of this account');
+    return index;
+  }
+}

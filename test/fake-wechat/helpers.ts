@@ -1,0 +1,51 @@
+import type { FakeWeChat } from '../../src/fake-wechat/index.ts';
+import { TEST_WECHAT } from '../support/env.ts';
+
+/** Made-up credentials every fake in these tests accepts. */
+export const CREDS = { appId: TEST_WECHAT.WECHAT_APP_ID, appSecret: TEST_WECHAT.WECHAT_APP_SECRET };
+
+export async function fetchToken(wx: Pick<FakeWeChat, 'url'>): Promise<string> {
+  const body = (await getJson(wx, '/cgi-bin/token', {
+    grant_type: 'client_credential',
+    appid: CREDS.appId,
+    secret: CREDS.appSecret,
+  })) as { access_token: string };
+  if (!body.access_token) throw new Error(`no token: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+export async function getJson(
+  wx: Pick<FakeWeChat, 'url'>,
+  path: string,
+  query: Record<string, string> = {},
+): Promise<unknown> {
+  const response = await fetch(`${wx.url}${path}?${new URLSearchParams(query)}`);
+  return response.json();
+}
+
+export async function postJson(
+  wx: Pick<FakeWeChat, 'url'>,
+  path: string,
+  body: unknown,
+  query: Record<string, string> = {},
+): Promise<unknown> {
+  const response = await fetch(`${wx.url}${path}?${new URLSearchParams(query)}`, {
+    method: 'POST',
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return response.json();
+}
+
+export async function admin(
+  wx: Pick<FakeWeChat, 'url'>,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${wx.url}/__fake${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}

@@ -59,6 +59,8 @@ export const ConfigSchema = z.object({
 
   EVENT_WORKER_CONCURRENCY: positiveInt.default(8),
   SYNC_BATCH_CONCURRENCY: positiveInt.default(4),
+  /** Lifetime of a sync job's lock without a heartbeat: how long a killed worker blocks its job. */
+  SYNC_LOCK_TTL_S: positiveInt.default(15),
   /** Bearer token for /admin; unset disables the admin routes. */
   ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
 

@@ -159,3 +159,14 @@ export async function markUnlistedFollowersUnsubscribed(
     UPDATE followers SET subscribe = false, unsubscribed_at = ${at}, updated_at = ${at}
     WHERE subscribe AND (last_synced_at IS NULL OR last_synced_at < ${listedSince})`;
 }
+
+/**
+ * The openids among `openids` that a sync confirmed at or after `since` (their stored row is that
+ * fresh). A resumed follower sync uses it to skip profiles the interrupted attempt already stored.
+ */
+export async function openidsSyncedSince(db: Db, openids: string[], since: Date): Promise<Set<string>> {
+  if (openids.length === 0) return new Set();
+  const rows = await db.$queryRaw<{ openid: string }[]>`
+    SELECT openid FROM followers WHERE openid = ANY(${openids}::text[]) AND last_synced_at >= ${since}`;
+  return new Set(rows.map((r) => r.openid));
+}

@@ -1,0 +1,60 @@
+/**
+ * Writes to `blacklist`. Rows are never deleted: leaving the list sets removed_at, coming back
+ * clears it, so the table keeps the history and the view blacklist_current is WeChat's list.
+ */
+import type { Db } from './client.ts';
+
+export interface BlacklistPageResult {
+  /** openids never seen on the blacklist before. */
+  added: number;
+  /** openids that had left the list (removed_at set) and are on it again. */
+  relisted: number;
+  /** openids confirmed as already listed. */
+  confirmed: number;
+}
+
+/**
+ * Records one page of WeChat's blacklist (one statement). A re-listed row gets listed_at = `at`:
+ * listed_at is the start of the current listing, so blacklist_size_daily does not count the user
+ * during the gap when they were off the list.
+ */
+export async function upsertBlacklistPage(db: Db, openids: string[], at: Date): Promise<BlacklistPageResult> {
+  const unique = [...new Set(openids)];
+  if (unique.length === 0) return { added: 0, relisted: 0, confirmed: 0 };
+  const rows = await db.$queryRaw<{ added: bigint; relisted: bigint; total: bigint }[]>`
+    WITH before AS (
+      SELECT openid, removed_at FROM blacklist WHERE openid = ANY(${unique}::text[])
+    ), up AS (
+      INSERT INTO blacklist AS b (openid, listed_at, last_synced_at, removed_at)
+      SELECT t.openid, ${at}, ${at}, NULL FROM unnest(${unique}::text[]) AS t(openid)
+      ON CONFLICT (openid) DO UPDATE SET
+        last_synced_at = EXCLUDED.last_synced_at,
+        listed_at = CASE WHEN b.removed_at IS NULL THEN b.listed_at ELSE EXCLUDED.listed_at END,
+        removed_at = NULL
+      RETURNING openid
+    )
+    SELECT count(*) FILTER (WHERE before.openid IS NULL) AS added,
+           count(*) FILTER (WHERE before.removed_at IS NOT NULL) AS relisted,
+           count(*) AS total
+    FROM up LEFT JOIN before USING (openid)`;
+  const row = rows[0] ?? { added: 0n, relisted: 0n, total: 0n };
+  const added = Number(row.added);
+  const relisted = Number(row.relisted);
+  return { added, relisted, confirmed: Number(row.total) - added - relisted };
+}
+
+/**
+ * After a COMPLETE listing: every row still listed that the listing did not confirm (last_synced_at
+ * before `listedSince`) has left WeChat's blacklist.
+ */
+export async function markUnlistedBlacklistRemoved(db: Db, listedSince: Date, at: Date): Promise<number> {
+  return db.$executeRaw`
+    UPDATE blacklist SET removed_at = ${at}
+    WHERE removed_at IS NULL AND (last_synced_at IS NULL OR last_synced_at < ${listedSince})`;
+}
+
+/** The current blacklist (view blacklist_current), sorted. */
+export async function currentBlacklist(db: Db): Promise<string[]> {
+  const rows = await db.$queryRaw<{ openid: string }[]>`SELECT openid FROM blacklist_current ORDER BY openid`;
+  return rows.map((r) => r.openid);
+}

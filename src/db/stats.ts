@@ -1,0 +1,139 @@
+/**
+ * Writes of the statistics tables: datacube (user_summary, user_cumulate) and publisher/stat
+ * (publisher_cps_daily, publisher_settlements + slots, publisher_settlement_reports).
+ * Every write is an idempotent upsert keyed by WeChat's own keys, one statement per table, and
+ * what belongs together (one datacube window, one settlement answer) commits in one transaction.
+ */
+import type { Settlement } from '../wechat/publisher.ts';
+import type { CpsDailyRow, DateRangeRequest, UserCumulateRow, UserSummaryRow } from '../wechat/schemas.ts';
+import type { Db } from './client.ts';
+
+/** Last row wins when WeChat names one key twice (ON CONFLICT cannot touch a row twice). */
+function lastByKey<T>(rows: T[], key: (row: T) => string): T[] {
+  return [...new Map(rows.map((row) => [key(row), row])).values()];
+}
+
+export interface DatacubeWindowResult {
+  summaryRows: number;
+  cumulateRows: number;
+  /** (date, source) rows of a date WeChat answered for that its answer no longer lists. */
+  summaryRemoved: number;
+}
+
+/**
+ * Stores one datacube window (getusersummary + getusercumulate answers) in ONE transaction, so a
+ * window is either wholly written or not at all. For a date present in the summary answer, the
+ * answer is complete for that date (WeChat lists every source with activity), so stored sources it
+ * no longer lists are removed; dates absent from the answer keep what was stored.
+ */
+export async function writeDatacubeWindow(
+  db: Db,
+  _window: DateRangeRequest,
+  summary: UserSummaryRow[],
+  cumulate: UserCumulateRow[],
+  at: Date,
+): Promise<DatacubeWindowResult> {
+  const s = lastByKey(summary, (r) => `${r.ref_date}/${r.user_source}`);
+  const c = lastByKey(cumulate, (r) => r.ref_date);
+  const dates = [...new Set(s.map((r) => r.ref_date))];
+  const sDates = s.map((r) => r.ref_date);
+  const sSources = s.map((r) => r.user_source);
+  const [removed, summaryRows, cumulateRows] = await db.$transaction([
+    db.$executeRaw`
+      DELETE FROM user_summary u
+      WHERE u.ref_date = ANY(${dates}::date[])
+        AND NOT EXISTS (
+          SELECT 1 FROM unnest(${sDates}::date[], ${sSources}::int[]) AS t(ref_date, user_source)
+          WHERE t.ref_date = u.ref_date AND t.user_source = u.user_source)`,
+    db.$executeRaw`
+      INSERT INTO user_summary (ref_date, user_source, new_user, cancel_user, synced_at)
+      SELECT t.ref_date, t.user_source, t.new_user, t.cancel_user, ${at}
+      FROM unnest(${sDates}::date[], ${sSources}::int[], ${s.map((r) => r.new_user)}::int[],
+                  ${s.map((r) => r.cancel_user)}::int[]) AS t(ref_date, user_source, new_user, cancel_user)
+      ON CONFLICT (ref_date, user_source) DO UPDATE SET
+        new_user = EXCLUDED.new_user, cancel_user = EXCLUDED.cancel_user, synced_at = EXCLUDED.synced_at`,
+    db.$executeRaw`
+      INSERT INTO user_cumulate (ref_date, cumulate_user, synced_at)
+      SELECT t.ref_date, t.cumulate_user, ${at}
+      FROM unnest(${c.map((r) => r.ref_date)}::date[], ${c.map((r) => r.cumulate_user)}::int[])
+        AS t(ref_date, cumulate_user)
+      ON CONFLICT (ref_date) DO UPDATE SET
+        cumulate_user = EXCLUDED.cumulate_user, synced_at = EXCLUDED.synced_at`,
+  ]);
+  return { summaryRows, cumulateRows, summaryRemoved: removed };
+}
+
+/** Upserts daily CPS figures by date (one statement). */
+export async function upsertCpsDaily(db: Db, rows: CpsDailyRow[], at: Date): Promise<number> {
+  const r = lastByKey(rows, (row) => row.date);
+  if (r.length === 0) return 0;
+  const col = <T>(pick: (row: CpsDailyRow) => T) => r.map(pick);
+  return db.$executeRaw`
+    INSERT INTO publisher_cps_daily (date, exposure_count, click_count, click_rate, order_count, order_rate,
+      total_fee, total_commission, synced_at)
+    SELECT t.date, t.exposure_count, t.click_count, t.click_rate, t.order_count, t.order_rate,
+      t.total_fee, t.total_commission, ${at}
+    FROM unnest(${col((x) => x.date)}::date[], ${col((x) => x.exposure_count)}::bigint[],
+      ${col((x) => x.click_count)}::bigint[], ${col((x) => x.click_rate)}::float8[],
+      ${col((x) => x.order_count)}::bigint[], ${col((x) => x.order_rate)}::float8[],
+      ${col((x) => x.total_fee)}::bigint[], ${col((x) => x.total_commission)}::bigint[])
+      AS t(date, exposure_count, click_count, click_rate, order_count, order_rate, total_fee, total_commission)
+    ON CONFLICT (date) DO UPDATE SET
+      exposure_count = EXCLUDED.exposure_count, click_count = EXCLUDED.click_count,
+      click_rate = EXCLUDED.click_rate, order_count = EXCLUDED.order_count, order_rate = EXCLUDED.order_rate,
+      total_fee = EXCLUDED.total_fee, total_commission = EXCLUDED.total_commission,
+      synced_at = EXCLUDED.synced_at`;
+}
+
+export interface SettlementWriteResult {
+  settlements: number;
+  slots: number;
+}
+
+/**
+ * Stores a publisher_settlement answer in ONE transaction: entries upserted by sett_no, each
+ * entry's slots replaced (deleted then inserted, so a slot WeChat dropped does not linger), and the
+ * report totals upserted by the queried range.
+ */
+export async function writeSettlements(
+  db: Db,
+  range: { startDate: string; endDate: string },
+  answer: Settlement,
+  at: Date,
+): Promise<SettlementWriteResult> {
+  const entries = lastByKey(answer.settlement_list, (e) => e.sett_no);
+  const col = <T>(pick: (e: (typeof entries)[number]) => T) => entries.map(pick);
+  const slots = entries.flatMap((e) =>
+    lastByKey(e.slot_revenue, (s) => s.slot_id).map((s) => ({ settNo: e.sett_no, ...s })),
+  );
+  const settNos = col((e) => e.sett_no);
+  const [settlements, , slotRows] = await db.$transaction([
+    db.$executeRaw`
+      INSERT INTO publisher_settlements (sett_no, date, zone, month, "order", sett_status, settled_revenue,
+        mail_send_cnt, synced_at)
+      SELECT t.sett_no, t.date, t.zone, t.month, t.ord, t.sett_status, t.settled_revenue, t.mail_send_cnt, ${at}
+      FROM unnest(${settNos}::text[], ${col((e) => e.date)}::date[], ${col((e) => e.zone)}::text[],
+        ${col((e) => e.month)}::text[], ${col((e) => e.order)}::int[], ${col((e) => e.sett_status)}::int[],
+        ${col((e) => e.settled_revenue)}::bigint[], ${col((e) => Number(e.mail_send_cnt) || 0)}::int[])
+        AS t(sett_no, date, zone, month, ord, sett_status, settled_revenue, mail_send_cnt)
+      ON CONFLICT (sett_no) DO UPDATE SET
+        date = EXCLUDED.date, zone = EXCLUDED.zone, month = EXCLUDED.month, "order" = EXCLUDED."order",
+        sett_status = EXCLUDED.sett_status, settled_revenue = EXCLUDED.settled_revenue,
+        mail_send_cnt = EXCLUDED.mail_send_cnt, synced_at = EXCLUDED.synced_at`,
+    db.$executeRaw`DELETE FROM publisher_settlement_slots WHERE sett_no = ANY(${settNos}::text[])`,
+    db.$executeRaw`
+      INSERT INTO publisher_settlement_slots (sett_no, slot_id, slot_settled_revenue)
+      SELECT * FROM unnest(${slots.map((s) => s.settNo)}::text[], ${slots.map((s) => s.slot_id)}::text[],
+        ${slots.map((s) => s.slot_settled_revenue)}::bigint[])`,
+    db.$executeRaw`
+      INSERT INTO publisher_settlement_reports (start_date, end_date, body, revenue_all, settled_revenue_all,
+        penalty_all, total_num, synced_at)
+      VALUES (${range.startDate}::date, ${range.endDate}::date, ${answer.body}, ${answer.revenue_all}::bigint,
+        ${answer.settled_revenue_all}::bigint, ${answer.penalty_all}::bigint, ${answer.total_num}, ${at})
+      ON CONFLICT (start_date, end_date) DO UPDATE SET
+        body = EXCLUDED.body, revenue_all = EXCLUDED.revenue_all,
+        settled_revenue_all = EXCLUDED.settled_revenue_all, penalty_all = EXCLUDED.penalty_all,
+        total_num = EXCLUDED.total_num, synced_at = EXCLUDED.synced_at`,
+  ]);
+  return { settlements, slots: slotRows };
+}

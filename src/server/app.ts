@@ -1,0 +1,88 @@
+/**
+ * The one wiring factory of the HTTP server: request ids, the access log, metrics, the single
+ * error handler and the routes. `wxsync serve` and the tests both call `createApp`.
+ *
+ * Mount point: other route groups (health and metrics, the admin API and dashboard) are Hono
+ * sub-apps passed in `options.mount`, so this file does not depend on them:
+ *   createApp(deps, { mount: [['/', healthRoutes(deps)], ['/admin', adminRoutes(deps)]] })
+ */
+import type { Queue } from 'bullmq';
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import { WxsyncError } from '../errors.ts';
+import type { Log } from '../logger.ts';
+import { httpRequests } from '../metrics.ts';
+import { wxRoutes } from './wx.ts';
+
+export interface AppDeps {
+  config: Config;
+  log: Log;
+  /** A `request`-role connection (no offline queue): dedupe keys; fails fast while Redis is down. */
+  redis: Redis;
+  /** Producer of the `events` queue, on the same `request`-role connection. */
+  eventsQueue: Queue;
+}
+
+export type AppEnv = { Variables: { requestId: string; log: Log } };
+
+export interface AppOptions {
+  /** Extra route groups, mounted in order after /wx: `[path, subApp]`. */
+  // biome-ignore lint/suspicious/noExplicitAny: each sub-app carries its own Env and route schema types
+  mount?: Array<[path: string, app: Hono<any, any, any>]>;
+}
+
+/** /wx answers plain text (WeChat and its console read it); everything else JSON. */
+const wantsText = (path: string) => path === '/wx' || path.startsWith('/wx/');
+
+export function createApp(deps: AppDeps, options: AppOptions = {}): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const log = deps.log.child({ reqId: c.get('requestId') });
+    c.set('log', log);
+    await next();
+    const status = c.res.status;
+    // The matched route pattern, not the URL: a bounded label set (openids live in query strings).
+    const route = status === 404 && c.req.routePath === '/*' ? 'unmatched' : c.req.routePath;
+    httpRequests.inc({ method: c.req.method, route, status: String(status) });
+    // The path only: /wx query strings carry openids and signatures.
+    log.info(
+      { method: c.req.method, path: c.req.path, status, ms: Math.round(performance.now() - started) },
+      'request',
+    );
+  });
+
+  app.route('/wx', wxRoutes(deps));
+  for (const [path, sub] of options.mount ?? []) app.route(path, sub);
+
+  app.notFound((c) =>
+    wantsText(c.req.path) ? c.text('not found', 404) : c.json({ error: 'not_found' }, 404),
+  );
+
+  app.onError((error, c) => {
+    const log = c.get('log') ?? deps.log;
+    const text = wantsText(c.req.path);
+    if (error instanceof WxsyncError) {
+      const level = error.status >= 500 ? 'error' : 'warn';
+      log[level]({ code: error.code, status: error.status, err: error.message }, 'request refused');
+      // Our messages are written to be safe to show (no secrets); 5xx keeps them short anyway.
+      const message = error.status >= 500 ? error.code : error.message;
+      return text
+        ? c.text(message, error.status as 400)
+        : c.json({ error: error.code, message }, error.status as 400);
+    }
+    if (error instanceof HTTPException) {
+      log.warn({ status: error.status, err: error.message }, 'request refused');
+      return error.getResponse();
+    }
+    log.error({ err: error }, 'unhandled error');
+    return text ? c.text('internal error', 500) : c.json({ error: 'internal' }, 500);
+  });
+
+  return app;
+}

@@ -1,0 +1,267 @@
+/**
+ * WeChat's callback URL.
+ *
+ * GET  /wx: server verification (the console's "提交" button): echo `echostr` iff the signature
+ *      over [token, timestamp, nonce] is right.
+ * POST /wx: pushes (events and messages). The order of checks is deliberate: the query string is
+ *      authenticated before the body is even read (plaintext mode signs only the query); in safe
+ *      mode the body is parsed just far enough to find `<Encrypt>` for msg_signature, and only the
+ *      decrypted, authenticated message is interpreted. Then the push is deduplicated and enqueued:
+ *      no WeChat API call and no database write here, so the answer leaves well inside WeChat's
+ *      5 s budget.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Redis } from 'ioredis';
+import {
+  dedupeKey,
+  EVENT_JOB,
+  EVENT_JOB_OPTIONS,
+  type EventJobPayload,
+  WxMessage,
+} from '../../jobs/events.ts';
+import { type Config, ConfigError } from '../config.ts';
+import { InputError, UnavailableError, WxsyncError } from '../errors.ts';
+import type { Log } from '../logger.ts';
+import { wxEvents } from '../metrics.ts';
+import { encryptedReply, WeChatCrypto } from '../wechat/crypto.ts';
+import { SignatureError, signatureMatches } from '../wechat/signature.ts';
+import { buildXml, parseWeChatXml } from '../wechat/xml.ts';
+
+export interface WxDeps {
+  config: Config;
+  log: Log;
+  redis: Redis;
+  eventsQueue: Queue;
+}
+
+type WxEnv = { Variables: { log: Log; wxMode: WxMode } };
+type WxMode = 'plaintext' | 'aes';
+
+export class PayloadTooLargeError extends WxsyncError {
+  readonly status = 413;
+  readonly retryable = false;
+  readonly code = 'payload_too_large';
+}
+
+export class UnsupportedMediaTypeError extends WxsyncError {
+  readonly status = 415;
+  readonly retryable = false;
+  readonly code = 'unsupported_media_type';
+}
+
+/**
+ * Content types a push may carry. WeChat sends text/xml; application/xml and text/plain are
+ * accepted too (proxies and SDK test tools rewrite it), and so is a missing header. JSON, forms
+ * and multipart are refused: they are never WeChat.
+ */
+const XML_TYPES = new Set(['text/xml', 'application/xml', 'text/plain']);
+
+/** How long the request path waits for Redis/BullMQ before answering 503 (WeChat waits 5 s). */
+const REDIS_BUDGET_MS = 2000;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function withBudget<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnavailableError(`${what} did not answer in time`)), REDIS_BUDGET_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
+  const { config } = deps;
+  const token = config.WECHAT_TOKEN;
+  const crypto =
+    config.WECHAT_ENCODING_AES_KEY === undefined
+      ? undefined
+      : new WeChatCrypto(config.WECHAT_ENCODING_AES_KEY, config.WECHAT_APP_ID);
+  const dedupePrefix = `${config.QUEUE_PREFIX}:wx-dedupe:`;
+  const app = new Hono<WxEnv>();
+
+  app.get('/', (c) => {
+    const { signature, timestamp, nonce, echostr } = c.req.query();
+    if (!signature || !timestamp || !nonce || echostr === undefined) {
+      throw new InputError('missing signature, timestamp, nonce or echostr');
+    }
+    if (!signatureMatches(signature, token, timestamp, nonce)) throw new SignatureError('invalid signature');
+    return c.text(echostr);
+  });
+
+  // Rejections are counted here, once, whatever refused them (signature, size, XML, Redis...).
+  app.use('/', async (c, next) => {
+    await next();
+    if (c.req.method === 'POST' && c.res.status >= 400) {
+      const reason = c.error instanceof WxsyncError ? c.error.code : `http_${c.res.status}`;
+      wxEvents.inc({ result: 'rejected', reason, msg_type: '' });
+    }
+  });
+
+  app.post(
+    '/',
+    // 1. The query string: signature (and its freshness) before anything else.
+    async (c, next) => {
+      c.set('wxMode', verifyPushQuery(c, token, config.WX_TIMESTAMP_TOLERANCE_S));
+      checkContentType(c.req.header('content-type'));
+      await next();
+    },
+    // 2. The body size, also for chunked bodies (no Content-Length to trust).
+    bodyLimit({
+      maxSize: config.WX_BODY_LIMIT_BYTES,
+      onError: () => {
+        throw new PayloadTooLargeError(`body larger than ${config.WX_BODY_LIMIT_BYTES} bytes`);
+      },
+    }),
+    // 3. The body itself.
+    async (c) => {
+      const mode = c.get('wxMode');
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      if (bytes.length === 0) throw new InputError('empty body');
+      let xml: string;
+      try {
+        xml = utf8.decode(bytes);
+      } catch {
+        throw new InputError('body is not UTF-8');
+      }
+      const message = readMessage(c, mode, xml);
+      const receivedAt = new Date();
+      const fresh = await enqueueOnce(message, receivedAt);
+      wxEvents.inc({ result: fresh ? 'accepted' : 'duplicate', reason: '', msg_type: message.MsgType });
+      c.get('log').info(
+        { msgType: message.MsgType, event: message.Event, duplicate: !fresh, mode },
+        fresh ? 'push accepted' : 'duplicate push (WeChat retry)',
+      );
+      return reply(c, mode, message);
+    },
+  );
+
+  /** Decrypts (safe and compatible mode) and validates the message. */
+  function readMessage(c: Context<WxEnv>, mode: WxMode, xml: string): WxMessage {
+    let fields = parseWeChatXml(xml);
+    if (mode === 'aes') {
+      if (crypto === undefined) {
+        throw new ConfigError([
+          'WECHAT_ENCODING_AES_KEY: required to accept safe-mode (encrypt_type=aes) pushes',
+        ]);
+      }
+      const encrypted = fields.Encrypt;
+      if (!encrypted) throw new InputError('safe-mode push without <Encrypt>');
+      const msgSignature = c.req.query('msg_signature') ?? '';
+      const { timestamp = '', nonce = '' } = c.req.query();
+      if (!signatureMatches(msgSignature, token, timestamp, nonce, encrypted)) {
+        throw new SignatureError('invalid msg_signature');
+      }
+      // In compatible mode the plaintext fields ride along; only the authenticated ciphertext counts.
+      fields = parseWeChatXml(crypto.decrypt(encrypted));
+    }
+    const parsed = WxMessage.safeParse(fields);
+    if (!parsed.success) {
+      throw new InputError(
+        `not a WeChat message: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
+      );
+    }
+    return parsed.data;
+  }
+
+  /**
+   * Three guards against WeChat's retries becoming two jobs: a Redis SET NX window (outlives the
+   * job's completion and removal), BullMQ's own deduplication id and job id (same key), and the
+   * unique key of follower_events in the worker. Returns false for a duplicate.
+   */
+  async function enqueueOnce(message: WxMessage, receivedAt: Date): Promise<boolean> {
+    const key = dedupeKey(message);
+    const redisKey = dedupePrefix + key;
+    let claimed: string | null;
+    try {
+      claimed = await withBudget(deps.redis.set(redisKey, '1', 'EX', config.WX_DEDUPE_TTL_S, 'NX'), 'Redis');
+    } catch (error) {
+      throw error instanceof UnavailableError
+        ? error
+        : new UnavailableError('Redis unavailable', { cause: error });
+    }
+    if (claimed === null) return false;
+    const payload: EventJobPayload = { message, receivedAt: receivedAt.toISOString() };
+    try {
+      await withBudget(
+        deps.eventsQueue.add(EVENT_JOB, payload, {
+          ...EVENT_JOB_OPTIONS,
+          jobId: `wx-${key}`,
+          deduplication: { id: key, ttl: config.WX_DEDUPE_TTL_S * 1000 },
+        }),
+        'the events queue',
+      );
+    } catch (error) {
+      // Release the claim so WeChat's retry can enqueue it; losing the push would be worse.
+      await deps.redis.del(redisKey).catch(() => undefined);
+      throw error instanceof UnavailableError
+        ? error
+        : new UnavailableError('events queue unavailable', { cause: error });
+    }
+    return true;
+  }
+
+  /** `success`, or the welcome text on subscribe when configured (encrypted in safe mode). */
+  function reply(c: Context<WxEnv>, mode: WxMode, message: WxMessage): Response {
+    const welcome = config.WX_WELCOME_TEXT;
+    const isSubscribe = message.MsgType === 'event' && message.Event?.toLowerCase() === 'subscribe';
+    if (!welcome || !isSubscribe) return c.text('success');
+    const xml = buildXml({
+      ToUserName: message.FromUserName,
+      FromUserName: message.ToUserName ?? '',
+      CreateTime: Math.floor(Date.now() / 1000),
+      MsgType: 'text',
+      Content: welcome,
+    });
+    const body =
+      mode === 'aes' && crypto !== undefined
+        ? encryptedReply(crypto, token, xml, { nonce: randomBytes(6).readUIntBE(0, 6).toString() })
+        : xml;
+    return c.body(body, 200, { 'Content-Type': 'text/xml; charset=utf-8' });
+  }
+
+  return app;
+}
+
+/** Checks the push's query string; returns the mode. Throws 400 (malformed) or 401 (forged, stale). */
+export function verifyPushQuery(c: Context, token: string, toleranceS: number, now = Date.now()): WxMode {
+  const {
+    signature,
+    timestamp,
+    nonce,
+    encrypt_type: encryptType,
+    msg_signature: msgSignature,
+  } = c.req.query();
+  const mode: WxMode | undefined =
+    encryptType === undefined || encryptType === '' || encryptType === 'raw'
+      ? 'plaintext'
+      : encryptType === 'aes'
+        ? 'aes'
+        : undefined;
+  if (mode === undefined) throw new InputError('unknown encrypt_type');
+  if (!timestamp || !nonce) throw new InputError('missing timestamp or nonce');
+  if (!/^\d{1,12}$/.test(timestamp)) throw new InputError('timestamp must be unix seconds');
+  if (mode === 'plaintext' && !signature) throw new SignatureError('missing signature');
+  if (mode === 'aes' && !msgSignature) throw new SignatureError('missing msg_signature');
+  // `signature` also comes with safe-mode pushes; when present it is checked there too.
+  if (signature && !signatureMatches(signature, token, timestamp, nonce))
+    throw new SignatureError('invalid signature');
+  if (Math.abs(Math.floor(now / 1000) - Number(timestamp)) > toleranceS) {
+    throw new SignatureError('stale timestamp (check the server clock)');
+  }
+  return mode;
+}
+
+function checkContentType(header: string | undefined): void {
+  if (header === undefined) return;
+  const [type = '', ...params] = header.split(';');
+  if (!XML_TYPES.has(type.trim().toLowerCase())) throw new UnsupportedMediaTypeError('expected an XML body');
+  for (const param of params) {
+    const [name, value] = param.split('=').map((s) => s.trim().toLowerCase());
+    if (name === 'charset' && value !== undefined && value.replaceAll('"', '') !== 'utf-8') {
+      throw new UnsupportedMediaTypeError('expected UTF-8');
+    }
+  }
+}

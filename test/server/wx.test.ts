@@ -1,0 +1,369 @@
+/**
+ * /wx in-process (app.request) against real Redis: verification, plaintext / safe / compatible
+ * pushes, dedupe, passive replies and hostile input. The worker side is in events.e2e.test.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { QUEUE_NAMES } from '../../jobs/queues.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createRedis } from '../../src/redis.ts';
+import { createApp } from '../../src/server/app.ts';
+import { WeChatCrypto } from '../../src/wechat/crypto.ts';
+import { sha1Signature } from '../../src/wechat/signature.ts';
+import { parseWeChatXml } from '../../src/wechat/xml.ts';
+import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
+import { aesPush, crypto, nowS, plainQuery, subscribeXml, TOKEN, testConfig, textXml } from './support.ts';
+
+const prefix = `t-wx-${randomBytes(4).toString('hex')}`;
+const log = createLogger('silent', { pretty: false });
+let redis: Redis;
+let queue: Queue;
+let app: ReturnType<typeof createApp>;
+let welcomeApp: ReturnType<typeof createApp>;
+
+beforeAll(async () => {
+  redis = createRedis(TEST_REDIS_URL, 'request');
+  await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
+  queue = new Queue(QUEUE_NAMES.events, { connection: redis, prefix });
+  const config = testConfig({ QUEUE_PREFIX: prefix });
+  app = createApp({ config, log, redis, eventsQueue: queue });
+  welcomeApp = createApp({
+    config: testConfig({ QUEUE_PREFIX: prefix, WX_WELCOME_TEXT: '欢迎关注 👋' }),
+    log,
+    redis,
+    eventsQueue: queue,
+  });
+});
+
+afterAll(async () => {
+  await queue.obliterate({ force: true });
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await queue.close();
+  redis.disconnect();
+});
+
+beforeEach(async () => {
+  await queue.obliterate({ force: true });
+  const keys = await redis.keys(`${prefix}:wx-dedupe:*`);
+  if (keys.length > 0) await redis.del(...keys);
+});
+
+const jobCount = async () => {
+  const counts = await queue.getJobCounts(
+    'waiting',
+    'active',
+    'delayed',
+    'completed',
+    'failed',
+    'prioritized',
+  );
+  return Object.values(counts).reduce((a, b) => a + b, 0);
+};
+
+const post = (
+  target: ReturnType<typeof createApp>,
+  query: string,
+  body: BodyInit,
+  headers: Record<string, string> = {},
+) =>
+  target.request(`/wx?${query}`, {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'text/xml', ...headers },
+  });
+
+describe('GET /wx (server verification)', () => {
+  it('echoes echostr verbatim as text/plain when the signature is right', async () => {
+    const { query } = plainQuery();
+    const echostr = '5837397520665436492 中 &x=';
+    const res = await app.request(`/wx?${query}&echostr=${encodeURIComponent(echostr)}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await res.text()).toBe(echostr);
+    expect(res.headers.get('x-request-id')).toBeTruthy();
+  });
+
+  it('refuses a wrong signature with 401 and never echoes', async () => {
+    const { query } = plainQuery({ token: 'someoneelse' });
+    const res = await app.request(`/wx?${query}&echostr=ECHO-SECRET-42`);
+    expect(res.status).toBe(401);
+    const body = await res.text();
+    expect(body).not.toContain('ECHO-SECRET-42');
+    expect(body).not.toMatch(/at .*\.ts/); // no stack trace
+    expect(body.length).toBeLessThan(100);
+  });
+
+  it('refuses missing parameters with 400', async () => {
+    const res = await app.request('/wx?echostr=ECHO-SECRET-42&timestamp=1');
+    expect(res.status).toBe(400);
+    expect(await res.text()).not.toContain('ECHO-SECRET-42');
+  });
+});
+
+describe('POST /wx (plaintext mode)', () => {
+  it('enqueues a QR-scene subscribe at once, ids kept as strings, and answers success', async () => {
+    const xml = subscribeXml('o-plain-1', { EventKey: 'qrscene_123123', Ticket: 'gQH47joAAAAAAAAAASxod' });
+    const res = await post(app, plainQuery().query, xml);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('success');
+    const jobs = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed']);
+    expect(jobs).toHaveLength(1);
+    const message = jobs[0]?.data.message;
+    expect(message).toMatchObject({
+      FromUserName: 'o-plain-1',
+      MsgType: 'event',
+      Event: 'subscribe',
+      EventKey: 'qrscene_123123',
+      Ticket: 'gQH47joAAAAAAAAAASxod',
+    });
+    expect(typeof message.CreateTime).toBe('string');
+    expect(jobs[0]?.opts.attempts).toBeGreaterThan(1);
+  });
+
+  it('enqueues other messages too (text with a 64-bit MsgId, unsubscribe, CLICK)', async () => {
+    const msgId = '23456789012345678901'.slice(0, 19);
+    expect((await post(app, plainQuery().query, textXml('o-plain-2', msgId, 'hello'))).status).toBe(200);
+    expect(
+      (await post(app, plainQuery().query, subscribeXml('o-plain-2', { Event: 'unsubscribe' }))).status,
+    ).toBe(200);
+    expect(
+      (await post(app, plainQuery().query, subscribeXml('o-plain-2', { Event: 'CLICK', EventKey: 'MENU_1' })))
+        .status,
+    ).toBe(200);
+    const jobs = await queue.getJobs(['waiting', 'prioritized']);
+    expect(jobs.map((j) => j.data.message.Event ?? j.data.message.MsgType).sort()).toEqual([
+      'CLICK',
+      'text',
+      'unsubscribe',
+    ]);
+    expect(jobs.find((j) => j.data.message.MsgType === 'text')?.data.message.MsgId).toBe(msgId);
+  });
+
+  it('turns the same push delivered 4 times (WeChat retries, new timestamp/nonce) into one job', async () => {
+    const xml = subscribeXml('o-retry');
+    for (let i = 0; i < 4; i++) {
+      const res = await post(app, plainQuery().query, xml);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('success');
+    }
+    expect(await jobCount()).toBe(1);
+  });
+
+  it('still refuses a retry after the first job was completed and removed (Redis window)', async () => {
+    const xml = subscribeXml('o-retry-2');
+    await post(app, plainQuery().query, xml);
+    const [job] = await queue.getJobs(['waiting', 'prioritized']);
+    await job?.remove();
+    expect(await jobCount()).toBe(0);
+    await post(app, plainQuery().query, xml);
+    expect(await jobCount()).toBe(0);
+  });
+
+  it('replies the welcome text on subscribe when configured (and only then)', async () => {
+    const res = await post(welcomeApp, plainQuery().query, subscribeXml('o-welcome'));
+    expect(res.status).toBe(200);
+    const reply = parseWeChatXml(await res.text());
+    expect(reply).toMatchObject({
+      ToUserName: 'o-welcome',
+      FromUserName: 'gh_0123456789ab',
+      MsgType: 'text',
+      Content: '欢迎关注 👋',
+    });
+    const text = await post(welcomeApp, plainQuery().query, textXml('o-welcome', '1', 'hi'));
+    expect(await text.text()).toBe('success');
+  });
+});
+
+describe('POST /wx (safe and compatible mode)', () => {
+  it('decrypts a safe-mode subscribe and enqueues it', async () => {
+    const { query, body } = aesPush(subscribeXml('o-aes-1', { EventKey: 'qrscene_7', Ticket: 'T' }));
+    const res = await post(app, query, body);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('success');
+    const [job] = await queue.getJobs(['waiting', 'prioritized']);
+    expect(job?.data.message).toMatchObject({
+      FromUserName: 'o-aes-1',
+      Event: 'subscribe',
+      EventKey: 'qrscene_7',
+    });
+  });
+
+  it('accepts compatible mode (plaintext fields and Encrypt) using the authenticated ciphertext', async () => {
+    const { query, body } = aesPush(subscribeXml('o-compat'), { compatible: true });
+    expect(body).toContain('<FromUserName>');
+    const res = await post(app, query, body);
+    expect(res.status).toBe(200);
+    const [job] = await queue.getJobs(['waiting', 'prioritized']);
+    expect(job?.data.message.FromUserName).toBe('o-compat');
+  });
+
+  it('encrypts the welcome reply in safe mode (verifiable MsgSignature, seconds TimeStamp)', async () => {
+    const { query, body } = aesPush(subscribeXml('o-aes-welcome'));
+    const res = await post(welcomeApp, query, body);
+    const reply = parseWeChatXml(await res.text());
+    expect(Object.keys(reply).sort()).toEqual(['Encrypt', 'MsgSignature', 'Nonce', 'TimeStamp']);
+    expect(Math.abs(Number(reply.TimeStamp) - nowS())).toBeLessThan(600);
+    expect(reply.MsgSignature).toBe(
+      sha1Signature(TOKEN, reply.TimeStamp ?? '', reply.Nonce ?? '', reply.Encrypt ?? ''),
+    );
+    const inner = parseWeChatXml(crypto.decrypt(reply.Encrypt ?? ''));
+    expect(inner).toMatchObject({ ToUserName: 'o-aes-welcome', MsgType: 'text', Content: '欢迎关注 👋' });
+  });
+
+  it('refuses a forged msg_signature (401) and another appid (400); nothing enqueued', async () => {
+    const { query, body } = aesPush(subscribeXml('o-aes-forged'));
+    const forged = query.replace(/msg_signature=[0-9a-f]+/, `msg_signature=${'0'.repeat(40)}`);
+    expect((await post(app, forged, body)).status).toBe(401);
+    const other = new WeChatCrypto(TEST_WECHAT.WECHAT_ENCODING_AES_KEY, 'wxffffffffffffffff');
+    const wrongApp = aesPush(subscribeXml('o-aes-other'), { crypto: other });
+    const res = await post(app, wrongApp.query, wrongApp.body);
+    expect(res.status).toBe(400);
+    expect(await jobCount()).toBe(0);
+  });
+
+  it('refuses a safe-mode push when no EncodingAESKey is configured (500, config problem)', async () => {
+    const plainOnly = createApp({
+      config: testConfig({ QUEUE_PREFIX: prefix, WECHAT_ENCODING_AES_KEY: '' }),
+      log,
+      redis,
+      eventsQueue: queue,
+    });
+    const { query, body } = aesPush(subscribeXml('o-nokey'));
+    const res = await post(plainOnly, query, body);
+    expect(res.status).toBe(500);
+    expect(await res.text()).not.toMatch(/abcdefghijklmnopqrstuvwxyz/);
+    expect(await jobCount()).toBe(0);
+  });
+});
+
+describe('hostile input: each refused with its 4xx, nothing enqueued, service goes on', () => {
+  const BOMB = `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><xml><ToUserName>a</ToUserName><FromUserName>&lol3;</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>`;
+  const XXE = `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><FromUserName>&xxe;</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>`;
+  const valid = () => subscribeXml('o-hostile');
+
+  const cases: Array<[string, number, () => Promise<Response>]> = [
+    ['forged signature', 401, () => post(app, plainQuery({ token: 'forger' }).query, valid())],
+    [
+      'missing signature',
+      401,
+      () => post(app, plainQuery().query.replace(/signature=[0-9a-f]+&/, ''), valid()),
+    ],
+    [
+      'stale timestamp (10 minutes old)',
+      401,
+      () => post(app, plainQuery({ timestamp: nowS() - 600 }).query, valid()),
+    ],
+    [
+      'timestamp from the future',
+      401,
+      () => post(app, plainQuery({ timestamp: nowS() + 600 }).query, valid()),
+    ],
+    [
+      '1 MiB body (Content-Length)',
+      413,
+      () => post(app, plainQuery().query, `<xml>${'a'.repeat(1024 * 1024)}</xml>`),
+    ],
+    [
+      '1 MiB body (chunked, no Content-Length)',
+      413,
+      () => {
+        const chunk = new TextEncoder().encode('a'.repeat(64 * 1024));
+        let sent = 0;
+        const stream = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent++ >= 16) controller.close();
+            else controller.enqueue(chunk);
+          },
+        });
+        return app.request(`/wx?${plainQuery().query}`, {
+          method: 'POST',
+          body: stream,
+          headers: { 'Content-Type': 'text/xml', 'Transfer-Encoding': 'chunked' },
+          duplex: 'half',
+        } as RequestInit);
+      },
+    ],
+    ['billion-laughs XML', 400, () => post(app, plainQuery().query, BOMB)],
+    ['external entity', 400, () => post(app, plainQuery().query, XXE)],
+    ['truncated XML', 400, () => post(app, plainQuery().query, valid().slice(0, 90))],
+    ['not XML at all', 400, () => post(app, plainQuery().query, '{"hello":"world"}')],
+    ['empty body', 400, () => post(app, plainQuery().query, '')],
+    ['XML without the required fields', 400, () => post(app, plainQuery().query, '<xml><A>1</A></xml>')],
+    [
+      'wrong content type',
+      415,
+      () => post(app, plainQuery().query, valid(), { 'Content-Type': 'application/json' }),
+    ],
+    [
+      'wrong charset',
+      415,
+      () => post(app, plainQuery().query, valid(), { 'Content-Type': 'text/xml; charset=gbk' }),
+    ],
+    [
+      'non-UTF-8 bytes',
+      400,
+      () =>
+        post(
+          app,
+          plainQuery().query,
+          Buffer.concat([
+            Buffer.from('<xml><FromUserName>'),
+            Buffer.from([0xc3, 0x28, 0xff]),
+            Buffer.from('</FromUserName></xml>'),
+          ]),
+        ),
+    ],
+    ['unknown encrypt_type', 400, () => post(app, `${plainQuery().query}&encrypt_type=rot13`, valid())],
+  ];
+
+  it.each(cases)('%s -> %i', async (_name, status, send) => {
+    const res = await send();
+    expect(res.status).toBe(status);
+    const body = await res.text();
+    expect(body).not.toMatch(/\bat .*\.(ts|js):\d+/); // no stack trace
+    expect(body).not.toContain('root:');
+    expect(await jobCount()).toBe(0);
+    // A valid push right after is still served.
+    const ok = await post(app, plainQuery().query, valid());
+    expect(ok.status).toBe(200);
+    expect(await jobCount()).toBe(1);
+  });
+});
+
+describe('Redis down', () => {
+  it('answers 503 fast (WeChat retries later) and keeps serving', async () => {
+    const dead = createRedis('redis://127.0.0.1:1', 'request');
+    dead.on('error', () => undefined);
+    const deadQueue = new Queue(QUEUE_NAMES.events, { connection: dead, prefix });
+    deadQueue.on('error', () => undefined);
+    try {
+      const deadApp = createApp({
+        config: testConfig({ QUEUE_PREFIX: prefix }),
+        log,
+        redis: dead,
+        eventsQueue: deadQueue,
+      });
+      const res = await post(deadApp, plainQuery().query, subscribeXml('o-dead'));
+      expect(res.status).toBe(503);
+      const again = await post(deadApp, plainQuery().query, subscribeXml('o-dead'));
+      expect(again.status).toBe(503);
+      // GET verification needs no Redis.
+      const { query } = plainQuery();
+      expect((await deadApp.request(`/wx?${query}&echostr=e`)).status).toBe(200);
+    } finally {
+      await deadQueue.close().catch(() => undefined);
+      dead.disconnect();
+    }
+  });
+});
+
+describe('errors elsewhere', () => {
+  it('answers unknown paths with 404 JSON', async () => {
+    const res = await app.request('/nope');
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: 'not_found' });
+  });
+});

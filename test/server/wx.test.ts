@@ -63,10 +63,10 @@ const jobCount = async () => {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 };
 
-const post = (
+const post = async (
   target: ReturnType<typeof createApp>,
   query: string,
-  body: BodyInit,
+  body: string | Uint8Array,
   headers: Record<string, string> = {},
 ) =>
   target.request(`/wx?${query}`, {
@@ -244,7 +244,7 @@ describe('hostile input: each refused with its 4xx, nothing enqueued, service go
   const XXE = `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><FromUserName>&xxe;</FromUserName><CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>`;
   const valid = () => subscribeXml('o-hostile');
 
-  const cases: Array<[string, number, () => Promise<Response>]> = [
+  const cases: Array<[string, number, () => Response | Promise<Response>]> = [
     ['forged signature', 401, () => post(app, plainQuery({ token: 'forger' }).query, valid())],
     [
       'missing signature',

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { sleep } from './util.ts';
 
-/** Returns {count in the current window, ms left in it}. */
+/** Returns {count in the current window, ms left in it, the window's second}. */
 const TAKE = `
 local t = redis.call('TIME')
 local second = tonumber(t[1])
@@ -14,7 +14,7 @@ local usInto = tonumber(t[2])
 local key = KEYS[1] .. ':' .. second
 local count = redis.call('INCR', key)
 if count == 1 then redis.call('PEXPIRE', key, 2000) end
-return {count, 1000 - math.floor(usInto / 1000)}`;
+return {count, 1000 - math.floor(usInto / 1000), second}`;
 
 export interface RateLimiterOptions {
   redis: Redis;
@@ -26,11 +26,15 @@ export interface RateLimiterOptions {
 export class RateLimiter {
   constructor(private readonly options: RateLimiterOptions) {}
 
-  /** Resolves once this caller may send one request. */
-  async acquire(): Promise<void> {
+  /** Resolves once this caller may send one request, with the (Redis clock) second it was admitted in. */
+  async acquire(): Promise<number> {
     for (;;) {
-      const [count, msLeft] = (await this.options.redis.eval(TAKE, 1, this.options.key)) as [number, number];
-      if (count <= this.options.perSecond) return;
+      const [count, msLeft, second] = (await this.options.redis.eval(
+        TAKE,
+        1,
+        this.options.key,
+      )) as number[] as [number, number, number];
+      if (count <= this.options.perSecond) return second;
       // Small jitter so the waiters of one window do not all land on the first millisecond of the next.
       await sleep(Math.max(1, msLeft) + Math.floor(Math.random() * 20));
     }

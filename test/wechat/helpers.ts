@@ -1,0 +1,72 @@
+/** Shared setup of the WeChat client tests: real Redis, a random key prefix, captured pino logs. */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { Log } from '../../src/logger.ts';
+import { WeChatClient, type WeChatClientOptions } from '../../src/wechat/client.ts';
+import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
+
+export const randomPrefix = (): string => `wxtest-${randomBytes(6).toString('hex')}`;
+
+/** A pino logger at trace level whose every line lands in `lines` (no redaction configured: our code must not need it). */
+export function captureLog(): { log: Log; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return { log: pino({ level: 'trace' }, stream), lines };
+}
+
+/**
+ * Tracks clients and Redis connections so one afterAll closes them and deletes the prefix's keys
+ * (including `${prefix}-<suffix>` prefixes given to clients that must not share the token).
+ */
+export class ClientPool {
+  readonly prefix = randomPrefix();
+  private readonly redises: Redis[] = [];
+  private readonly clients: WeChatClient[] = [];
+
+  redis(): Redis {
+    const r = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
+    this.redises.push(r);
+    return r;
+  }
+
+  client(apiBase: string, log: Log, overrides: Partial<WeChatClientOptions> = {}): WeChatClient {
+    const client = new WeChatClient({
+      appId: TEST_WECHAT.WECHAT_APP_ID,
+      appSecret: TEST_WECHAT.WECHAT_APP_SECRET,
+      apiBase,
+      redis: overrides.redis ?? this.redis(),
+      log,
+      keyPrefix: this.prefix,
+      refreshMarginS: 300,
+      rateLimitPerS: 10_000,
+      timeoutMs: 5_000,
+      maxAttempts: 6,
+      backoffBaseMs: 5,
+      backoffMaxMs: 50,
+      ...overrides,
+    });
+    this.clients.push(client);
+    return client;
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.clients) c.close();
+    const r = this.redises[0] ?? this.redis();
+    const keys = await r.keys(`${this.prefix}*`);
+    if (keys.length > 0) await r.del(...keys);
+    await Promise.all(this.redises.map((x) => x.quit()));
+  }
+}
+
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}

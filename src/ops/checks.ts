@@ -1,0 +1,106 @@
+/**
+ * Readiness checks shared by `/readyz` and `wxsync doctor`: PostgreSQL (and the schema), Redis, and
+ * an access_token obtainable from WeChat. Each check has its own deadline so one dependency that
+ * hangs (Redis blackholed, WeChat slow) cannot hold the probe past a load balancer's timeout.
+ */
+import { errorMessage } from '../errors.ts';
+import { redact } from '../wechat/errors.ts';
+import type { OpsDeps } from './deps.ts';
+
+export type CheckName = 'postgres' | 'schema' | 'redis' | 'wechat_token';
+
+export interface CheckResult {
+  name: CheckName;
+  ok: boolean;
+  /** How long the check took, in milliseconds. */
+  ms: number;
+  /** Why it failed: safe to show (no URLs with credentials, no tokens). */
+  error?: string;
+  /** What an operator can do about it (doctor prints it; /readyz includes it too). */
+  hint?: string;
+}
+
+export interface ReadinessReport {
+  ok: boolean;
+  checks: CheckResult[];
+}
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 2_000;
+
+class CheckTimeout extends Error {}
+
+/** Rejects with CheckTimeout after `ms`; the timer never keeps the process alive. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CheckTimeout(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Error text safe for a public probe: credentials in URLs and token values are blanked. */
+export function safeErrorText(error: unknown): string {
+  const text = redact(errorMessage(error)).replace(/(\w+:\/\/)[^@/\s]*@/g, '$1[redacted]@');
+  // Prisma errors run over several lines with a stack-like preamble: the last line says what broke.
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return (lines.at(-1) ?? text).slice(0, 300);
+}
+
+const HINTS: Record<CheckName, string> = {
+  postgres:
+    'start PostgreSQL (docker compose up -d postgres) and check DATABASE_URL (host, port, user, database)',
+  schema: 'apply the migrations: wxsync db migrate',
+  redis: 'start Redis: docker compose up -d redis (and check REDIS_URL)',
+  wechat_token:
+    'check WECHAT_APP_ID / WECHAT_APP_SECRET, that this server IP is on the IP whitelist (WeChat console: 基本配置 > IP白名单), and WECHAT_API_BASE',
+};
+
+async function run(name: CheckName, timeoutMs: number, check: () => Promise<unknown>): Promise<CheckResult> {
+  const started = performance.now();
+  try {
+    await withTimeout(check(), timeoutMs);
+    return { name, ok: true, ms: Math.round(performance.now() - started) };
+  } catch (error) {
+    return {
+      name,
+      ok: false,
+      ms: Math.round(performance.now() - started),
+      error: safeErrorText(error),
+      hint: HINTS[name],
+    };
+  }
+}
+
+/**
+ * Runs every check concurrently. `schema` only runs when PostgreSQL answered (otherwise it would
+ * repeat the same failure with a misleading hint).
+ */
+export async function checkReadiness(
+  deps: Pick<OpsDeps, 'db' | 'redis' | 'wechat'>,
+  options: { timeoutMs?: number } = {},
+): Promise<ReadinessReport> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+  const database = (async (): Promise<CheckResult[]> => {
+    const pg = await run('postgres', timeoutMs, () => deps.db.$queryRaw`SELECT 1`);
+    if (!pg.ok) return [pg];
+    // sync_runs is the last table the first migration creates: present means migrated.
+    const schema = await run('schema', timeoutMs, () => deps.db.$queryRaw`SELECT 1 FROM sync_runs LIMIT 1`);
+    return [pg, schema];
+  })();
+  const [dbChecks, redis, token] = await Promise.all([
+    database,
+    run('redis', timeoutMs, async () => {
+      const answer = await deps.redis.ping();
+      if (answer !== 'PONG') throw new Error(`unexpected PING answer ${JSON.stringify(answer)}`);
+    }),
+    // The shared token store answers from Redis when a token is cached; it calls /cgi-bin/token
+    // only when none is (or it is due), so probes do not burn the daily token quota.
+    run('wechat_token', timeoutMs, () => deps.wechat.tokens.get()),
+  ]);
+  const checks = [...dbChecks, redis, token];
+  return { ok: checks.every((c) => c.ok), checks };
+}

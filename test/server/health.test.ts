@@ -1,0 +1,168 @@
+/**
+ * /healthz and /readyz against real dependencies. Redis outage: a private redis-server this file
+ * spawns on a free port is stopped and started again (the shared Redis on 6379 is never touched).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDb } from '../../src/db/client.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createRedis } from '../../src/redis.ts';
+import { healthRoutes } from '../../src/server/health.ts';
+import { createWeChatClient } from '../../src/wechat/client.ts';
+import { type Harness, startHarness } from '../ops/harness.ts';
+import { adminSql, testDatabaseUrl } from '../support/db.ts';
+
+type Readyz = { status: string; checks: Record<string, { ok: boolean; error?: string; hint?: string }> };
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
+  });
+  return child;
+}
+
+async function stopRedis(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const readyz = async (app: { request: (p: string) => Response | Promise<Response> }) => {
+  const res = await app.request('/readyz');
+  return { status: res.status, body: (await res.json()) as Readyz };
+};
+
+describe('health', () => {
+  it('/healthz answers while the process is up', async () => {
+    const res = await h.app.request('/healthz');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok' });
+  });
+
+  it('/readyz is green with PostgreSQL, the schema, Redis and an access_token', async () => {
+    const { status, body } = await readyz(h.app);
+    expect(status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.checks).sort()).toEqual(['postgres', 'redis', 'schema', 'wechat_token']);
+    expect(Object.values(body.checks).every((c) => c.ok)).toBe(true);
+  });
+
+  it('/readyz turns red (503) when Redis stops, and green again when it is back', async () => {
+    const port = await freePort();
+    let server = await startRedis(port);
+    const url = `redis://127.0.0.1:${port}`;
+    const redis = createRedis(url, 'service', 'wxsync-test-readyz');
+    redis.on('error', () => undefined); // the outage is the point: no unhandled-error noise
+    const wechat = createWeChatClient({ ...h.config, REDIS_URL: url }, { redis, log: h.deps.log });
+    const app = healthRoutes({ db: h.deps.db, redis, wechat, checkTimeoutMs: 1_000 });
+    try {
+      let r = await readyz(app);
+      expect(r.status).toBe(200);
+
+      await stopRedis(server);
+      r = await readyz(app);
+      expect(r.status).toBe(503);
+      expect(r.body.status).toBe('fail');
+      expect(r.body.checks.redis).toMatchObject({ ok: false });
+      expect(r.body.checks.redis!.hint).toMatch(/start Redis/);
+      expect(r.body.checks.postgres).toMatchObject({ ok: true });
+
+      server = await startRedis(port);
+      // ioredis reconnects on its own backoff; the probe goes green once it has.
+      for (let i = 0; i < 50 && r.status !== 200; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        r = await readyz(app);
+      }
+      expect(r.status).toBe(200);
+      expect(r.body.checks.redis).toMatchObject({ ok: true });
+    } finally {
+      wechat.close();
+      redis.disconnect();
+      await stopRedis(server);
+    }
+  });
+
+  it('/readyz is red when PostgreSQL is unreachable, without leaking the URL', async () => {
+    const port = await freePort();
+    const db = createDb(`postgresql://root:pw-not-shown@127.0.0.1:${port}/nowhere`);
+    try {
+      const app = healthRoutes({ db, redis: h.deps.redis, wechat: h.deps.wechat, checkTimeoutMs: 1_000 });
+      const r = await readyz(app);
+      expect(r.status).toBe(503);
+      expect(r.body.checks.postgres).toMatchObject({ ok: false });
+      expect(r.body.checks.schema).toBeUndefined();
+      expect(r.body.checks.redis).toMatchObject({ ok: true });
+      expect(JSON.stringify(r.body)).not.toContain('pw-not-shown');
+    } finally {
+      await db.$disconnect();
+    }
+  });
+
+  it('/readyz says to migrate when the database has no schema', async () => {
+    const name = `wxsync_t_empty_${Date.now().toString(36)}`;
+    await adminSql(`CREATE DATABASE ${name}`);
+    const db = createDb(testDatabaseUrl(name));
+    try {
+      const r = await readyz(healthRoutes({ db, redis: h.deps.redis, wechat: h.deps.wechat }));
+      expect(r.status).toBe(503);
+      expect(r.body.checks.postgres).toMatchObject({ ok: true });
+      expect(r.body.checks.schema).toMatchObject({ ok: false });
+      expect(r.body.checks.schema!.hint).toMatch(/wxsync db migrate/);
+    } finally {
+      await db.$disconnect();
+      await adminSql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    }
+  });
+
+  it('/readyz is red when WeChat refuses the token (bad credentials)', async () => {
+    const log = createLogger('silent', { pretty: false });
+    const wechat = createWeChatClient(
+      {
+        ...h.config,
+        WECHAT_APP_SECRET: 'wrongsecret0123456789abcdef01234',
+        QUEUE_PREFIX: `${h.prefix}-badcred`,
+      },
+      { redis: h.deps.redis, log },
+    );
+    try {
+      const r = await readyz(healthRoutes({ db: h.deps.db, redis: h.deps.redis, wechat }));
+      expect(r.status).toBe(503);
+      expect(r.body.checks.wechat_token).toMatchObject({ ok: false });
+      expect(r.body.checks.wechat_token!.error).toMatch(/40125|40013|errcode/);
+      expect(JSON.stringify(r.body)).not.toContain('wrongsecret');
+    } finally {
+      wechat.close();
+    }
+  });
+});

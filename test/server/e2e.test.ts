@@ -1,0 +1,244 @@
+/**
+ * End to end over real HTTP: the fake platform creates followers and pushes their events to our
+ * /wx (served by @hono/node-server), the events worker fetches user/info from the fake and writes
+ * PostgreSQL. No timing assertions: everything is polled.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EventWorker, startEventWorker } from '../../jobs/events.ts';
+import { QUEUE_NAMES } from '../../jobs/queues.ts';
+import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createRedis } from '../../src/redis.ts';
+import { createApp } from '../../src/server/app.ts';
+import { createWeChatClient } from '../../src/wechat/client.ts';
+import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
+import { plainQuery, testConfig } from './support.ts';
+
+const prefix = `t-e2e-${randomBytes(4).toString('hex')}`;
+const log = createLogger('silent', { pretty: false });
+let tdb: TestDatabase;
+let fake: FakeWeChat;
+let requestRedis: Redis;
+let serviceRedis: Redis;
+let workerRedis: Redis;
+let queue: Queue;
+let worker: EventWorker;
+let server: ReturnType<typeof serve>;
+let baseUrl: string;
+
+async function eventually<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 30_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const jobsFor = async (openid: string) =>
+  (await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).filter(
+    (j) => j?.data?.message?.FromUserName === openid,
+  );
+
+beforeAll(async () => {
+  tdb = await freshDatabase();
+  fake = await startFakeWeChat({
+    followers: 20,
+    token: TEST_WECHAT.WECHAT_TOKEN,
+    encodingAesKey: TEST_WECHAT.WECHAT_ENCODING_AES_KEY,
+  });
+  const config = testConfig({
+    QUEUE_PREFIX: prefix,
+    DATABASE_URL: tdb.url,
+    WECHAT_API_BASE: fake.url,
+    // One HTTP attempt per job attempt, so job-level retries are what the tests below observe.
+    WECHAT_MAX_ATTEMPTS: '1',
+  });
+  requestRedis = createRedis(TEST_REDIS_URL, 'request');
+  serviceRedis = createRedis(TEST_REDIS_URL, 'service');
+  workerRedis = createRedis(TEST_REDIS_URL, 'worker');
+  queue = new Queue(QUEUE_NAMES.events, { connection: requestRedis, prefix });
+  const app = createApp({ config, log, redis: requestRedis, eventsQueue: queue });
+  const port = await new Promise<number>((resolve) => {
+    server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) =>
+      resolve(info.port),
+    );
+  });
+  baseUrl = `http://127.0.0.1:${port}`;
+  fake.push.configure({ callbackUrl: `${baseUrl}/wx` });
+  const wechat = createWeChatClient(config, { redis: serviceRedis, log });
+  worker = startEventWorker(
+    { db: tdb.db, wechat, log, connection: workerRedis, prefix: config.QUEUE_PREFIX },
+    { concurrency: 2 },
+  );
+});
+
+afterAll(async () => {
+  await worker?.close();
+  await new Promise<void>((resolve) => server?.close(() => resolve()));
+  await queue?.obliterate({ force: true });
+  const keys = await serviceRedis.keys(`${prefix}:*`);
+  if (keys.length > 0) await serviceRedis.del(...keys);
+  await queue?.close();
+  await fake?.close();
+  for (const r of [requestRedis, serviceRedis, workerRedis]) r?.disconnect();
+  await tdb?.drop();
+});
+
+const follower = (openid: string) => tdb.db.follower.findUnique({ where: { openid } });
+const eventRows = (openid: string) =>
+  tdb.db.followerEvent.findMany({ where: { openid }, orderBy: { id: 'asc' } });
+
+describe.each([
+  ['plain', 'plaintext'],
+  ['safe', 'safe mode'],
+  ['compat', 'compatible mode'],
+] as const)('subscribe pushed in %s mode', (mode) => {
+  it('becomes a followers row with the profile the fake holds', async () => {
+    fake.push.configure({ mode });
+    const result = await fake.push.newFollower({ qrScene: 4242 });
+    expect(result.ok).toBe(true);
+    expect(result.body).toBe('success');
+    const row = await eventually(() => follower(result.openid), 'the followers row');
+    const profile = fake.state.profile(result.openid);
+    expect(row.subscribe).toBe(true);
+    expect(row.nickname).toBe(profile.nickname ?? null);
+    expect(row.unionid).toBe(profile.unionid ?? null);
+    expect(row.language).toBe(profile.language ?? null);
+    expect(row.subscribeTime?.getTime()).toBe((profile.subscribe_time ?? 0) * 1000);
+    expect(row.subscribeScene).toBe(profile.subscribe_scene ?? null);
+    const events = await eventually(async () => {
+      const rows = await eventRows(result.openid);
+      return rows[0]?.processedAt ? rows : undefined;
+    }, 'the processed event row');
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      event: 'subscribe',
+      msgType: 'event',
+      eventKey: 'qrscene_4242',
+      msgId: '',
+    });
+    expect(events[0]?.createTime.getTime()).toBe(result.createTime * 1000);
+    expect((events[0]?.payload as Record<string, string> | undefined)?.Ticket).toBeTruthy();
+  });
+});
+
+describe('WeChat retries', () => {
+  it('the same push delivered 4 times yields one job, one user/info call and one event row', async () => {
+    fake.push.configure({ mode: 'safe' });
+    const [openid] = fake.state.addFollowers(1);
+    const createTime = Math.floor(Date.now() / 1000) - 5;
+    const callsBefore = fake.calls.count('user/info');
+    for (let i = 0; i < 4; i++) {
+      const r = await fake.push.subscribe(openid ?? '', { createTime, applyToState: false });
+      expect(r.ok).toBe(true);
+    }
+    await eventually(async () => (await eventRows(openid ?? ''))[0]?.processedAt, 'the processed event');
+    await eventually(
+      async () => (await queue.getActiveCount()) === 0 && (await queue.getWaitingCount()) === 0,
+      'idle queue',
+    );
+    expect(await jobsFor(openid ?? '')).toHaveLength(1);
+    expect(await eventRows(openid ?? '')).toHaveLength(1);
+    expect(fake.calls.count('user/info') - callsBefore).toBe(1);
+  });
+});
+
+describe('unsubscribe and other messages', () => {
+  it('unsubscribe flips the row; a text message is recorded only', async () => {
+    fake.push.configure({ mode: 'plain' });
+    const sub = await fake.push.newFollower();
+    await eventually(() => follower(sub.openid), 'the subscribed row');
+    const unsub = await fake.push.unsubscribe(sub.openid, { createTime: sub.createTime + 60 });
+    expect(unsub.ok).toBe(true);
+    const row = await eventually(async () => {
+      const r = await follower(sub.openid);
+      return r && !r.subscribe ? r : undefined;
+    }, 'the unsubscribed row');
+    expect(row.unsubscribedAt?.getTime()).toBe((sub.createTime + 60) * 1000);
+
+    const msgId = '9223372036854775801';
+    const text = await fake.push.text(sub.openid, 'hi 👋', { msgId });
+    expect(text.body).toBe('success');
+    const events = await eventually(async () => {
+      const rows = await eventRows(sub.openid);
+      return rows.length === 3 && rows.every((r) => r.processedAt) ? rows : undefined;
+    }, 'three processed events');
+    expect(events.map((e) => e.event)).toEqual(['subscribe', 'unsubscribe', 'text']);
+    expect(events[2]?.msgId).toBe(msgId);
+    expect((events[2]?.payload as Record<string, string> | undefined)?.Content).toBe('hi 👋');
+    expect((await follower(sub.openid))?.subscribe).toBe(false); // the text did not touch the row
+  });
+});
+
+describe('worker failures', () => {
+  it('retries a transient WeChat error with backoff, then applies the event', async () => {
+    fake.push.configure({ mode: 'plain' });
+    fake.faults.set('user/info', { errcode: -1, errorRate: 1 });
+    const result = await fake.push.newFollower();
+    const [job] = await eventually(async () => {
+      const jobs = await jobsFor(result.openid);
+      return jobs[0] && jobs[0].attemptsMade >= 1 ? jobs : undefined;
+    }, 'a failed first attempt');
+    expect(await follower(result.openid)).toBeNull();
+    fake.faults.clear('user/info');
+    const row = await eventually(() => follower(result.openid), 'the row after a retry');
+    expect(row.subscribe).toBe(true);
+    const done = await queue.getJob(job?.id ?? '');
+    expect(done?.attemptsMade).toBeGreaterThanOrEqual(2);
+  });
+
+  it('puts a job with a permanent WeChat error in the failed set at once, with its reason', async () => {
+    fake.push.configure({ mode: 'plain' });
+    fake.faults.set('user/info', { errcode: 48001, errorRate: 1 });
+    try {
+      const result = await fake.push.newFollower();
+      const failed = await eventually(async () => {
+        const jobs = await queue.getFailed();
+        return jobs.find((j) => j.data.message.FromUserName === result.openid);
+      }, 'the failed job');
+      expect(failed.failedReason).toMatch(/48001/);
+      expect(failed.attemptsMade).toBe(1);
+      expect(failed.failedReason).not.toMatch(/access_token=[^[]/);
+      expect(await follower(result.openid)).toBeNull();
+    } finally {
+      fake.faults.clear('user/info');
+    }
+  });
+});
+
+describe('real HTTP limits', () => {
+  it('refuses a 1 MiB chunked body with 413 and keeps serving', async () => {
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${baseUrl}/wx?${plainQuery().query}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/xml', 'Transfer-Encoding': 'chunked' },
+      });
+      req.on('response', (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', (error) =>
+        String(error).includes('EPIPE') || String(error).includes('ECONNRESET') ? undefined : reject(error),
+      );
+      const chunk = Buffer.alloc(64 * 1024, 'a');
+      for (let i = 0; i < 16; i++) req.write(chunk);
+      req.end();
+    });
+    expect(status).toBe(413);
+    const ok = await fake.push.newFollower();
+    expect(ok.ok).toBe(true);
+  });
+});

@@ -6,7 +6,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import type { CallCounter } from './calls.ts';
-import { type FaultConfigInput, FaultRule, type Faults, FaultTarget } from './faults.ts';
+import { type FaultConfigInput, FaultRule, type Faults, type FaultTarget } from './faults.ts';
 import type { Pusher } from './push.ts';
 import { type FakeState, ProfilePatch } from './state.ts';
 
@@ -85,14 +85,12 @@ export function createAdminRoutes(deps: {
   });
   /** Merges fields into one target's rule: `PATCH /__fake/faults/user%2Fget {"http502Rate":0.05}`. */
   admin.patch('/faults/:target', async (c) => {
-    faults.update(
-      FaultTarget.parse(decodeURIComponent(c.req.param('target'))),
-      await body(c.req.raw, FaultRule),
-    );
+    // Faults validates the target itself (InputError -> 400).
+    faults.update(c.req.param('target') as FaultTarget, await body(c.req.raw, FaultRule));
     return c.json(faults.snapshot());
   });
   admin.delete('/faults/:target', (c) => {
-    faults.clear(FaultTarget.parse(decodeURIComponent(c.req.param('target'))));
+    faults.clear(c.req.param('target') as FaultTarget);
     return c.json(faults.snapshot());
   });
   admin.delete('/faults', (c) => {

@@ -88,7 +88,10 @@ async function jsonBody(
 
 function dropConnection(c: Context<Env>): Response {
   const socket = c.env?.incoming?.socket;
-  if (socket) socket.destroy();
+  if (socket) {
+    socket.destroy();
+    return new Response(null, { status: 204 }); // never reaches anyone: the socket is gone
+  }
   // In-process (app.request) there is no socket: a body stream that fails reads the same way.
   return new Response(
     new ReadableStream({

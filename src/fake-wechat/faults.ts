@@ -98,7 +98,7 @@ export class Faults {
     if (target === undefined) {
       this.rules.clear();
       this.tokenExpiryEveryS = null;
-    } else this.rules.delete(target);
+    } else this.rules.delete(parse(FaultTarget, target));
   }
 
   /** Every token issued so far stops working now. */

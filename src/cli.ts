@@ -5,6 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerDbCommands } from './cli/db.ts';
 import { registerFakeWeChatCommands } from './cli/fake-wechat.ts';
+import { registerRunsCommands } from './cli/runs.ts';
+import { registerServeCommand } from './cli/serve.ts';
+import { registerSyncCommands } from './cli/sync.ts';
+import { registerWorkerCommand } from './cli/worker.ts';
 import { ConfigError } from './config.ts';
 
 export function buildProgram(): Command {
@@ -14,6 +18,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDbCommands(program);
   registerFakeWeChatCommands(program);
+  registerServeCommand(program);
+  registerWorkerCommand(program);
+  registerSyncCommands(program);
+  registerRunsCommands(program);
   return program;
 }
 

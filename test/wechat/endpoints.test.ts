@@ -1,12 +1,15 @@
 /** Every endpoint round-trips against the fake platform over real HTTP, and every error family maps right. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { loadConfig } from '../../src/config.ts';
 import { InputError } from '../../src/errors.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
+import { wechatCalls } from '../../src/metrics.ts';
 import {
   batchGetUserInfo,
   beijingDate,
   blacklistUsers,
+  createWeChatClient,
   getApiDomainIp,
   getPublisherCpsGeneral,
   getPublisherSettlement,
@@ -23,6 +26,7 @@ import {
   WeChatResponseError,
   WeChatTransportError,
 } from '../../src/wechat/index.ts';
+import { TEST_WECHAT } from '../support/env.ts';
 import { ClientPool, captureLog, collect } from './helpers.ts';
 
 let wx: FakeWeChat;
@@ -322,5 +326,42 @@ describe('error families', () => {
     expect((error as WeChatTransportError).kind).toBe('connection');
     expect((error as WeChatTransportError).label).toBe('econnrefused');
     expect((error as WeChatTransportError).endpoint).toBe('/cgi-bin/token');
+  });
+});
+
+describe('wiring', () => {
+  it('createWeChatClient maps the configuration (API base, QUEUE_PREFIX as key prefix)', async () => {
+    const config = loadConfig({
+      ...TEST_WECHAT,
+      DATABASE_URL: 'postgresql://root@127.0.0.1:5432/unused',
+      WECHAT_API_BASE: wx.url,
+      QUEUE_PREFIX: `${pool.prefix}-cfg`,
+      WECHAT_MAX_ATTEMPTS: '2',
+    });
+    const configured = createWeChatClient(config, { redis: pool.redis(), log: captureLog().log });
+    try {
+      expect(await getApiDomainIp(configured)).toEqual(await getApiDomainIp(client));
+      expect(configured.tokens.key).toBe(`${pool.prefix}-cfg:wechat:token:${TEST_WECHAT.WECHAT_APP_ID}`);
+      expect(await configured.tokens.read()).toBeDefined();
+      wx.faults.set('get_api_domain_ip', { http502Rate: 1 });
+      const { calls } = await countCalls('get_api_domain_ip', () => getApiDomainIp(configured));
+      expect(calls).toBe(2);
+    } finally {
+      configured.close();
+    }
+  });
+
+  it('counts calls per endpoint and outcome in metrics', async () => {
+    const value = async (errcode: string) =>
+      (await wechatCalls.get()).values.find(
+        (v) => v.labels.endpoint === '/cgi-bin/get_api_domain_ip' && v.labels.errcode === errcode,
+      )?.value ?? 0;
+    const ok = await value('0');
+    const bad = await value('http_502');
+    await getApiDomainIp(client);
+    wx.faults.set('get_api_domain_ip', { http502Rate: 1 });
+    await getApiDomainIp(client).catch(() => undefined);
+    expect(await value('0')).toBe(ok + 1);
+    expect(await value('http_502')).toBe(bad + 3);
   });
 });

@@ -27,6 +27,10 @@ const routes = (): { method: string; path: string; body?: unknown; ok: number[] 
   { method: 'GET', path: '/admin/ips', ok: [200] },
   { method: 'GET', path: '/admin/queues', ok: [200] },
   { method: 'GET', path: '/admin/queues/api/queues', ok: [200] },
+  { method: 'POST', path: '/admin/sync/blacklist', ok: [202] },
+  { method: 'GET', path: '/admin/runs', ok: [200] },
+  // Run 999999 does not exist: authenticated, the request reaches the lookup (404).
+  { method: 'POST', path: '/admin/runs/999999/retry', ok: [404] },
   { method: 'POST', path: '/admin/logout', ok: [303] },
   { method: 'GET', path: '/metrics', ok: [200] },
 ];

@@ -17,6 +17,7 @@ import { addToBlacklist, listBlacklist, removeFromBlacklist } from '../../ops/bl
 import { dashboardData } from '../../ops/dashboard.ts';
 import type { OpsDeps } from '../../ops/deps.ts';
 import { apiDomainIps, shortenUrl } from '../../ops/platform.ts';
+import { listSyncRuns, retrySyncRun, triggerSync } from '../../ops/sync.ts';
 import { lookupUser } from '../../ops/users.ts';
 import { healthRoutes } from '../health.ts';
 import { asset } from './assets.ts';
@@ -137,6 +138,13 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
     return c.json(result, result.ok ? 200 : 502);
   });
   app.get('/ips', async (c) => c.json(await apiDomainIps(deps)));
+
+  app.post('/sync/:job', async (c) => {
+    const body = await jsonBody(c, { optional: true });
+    return c.json(await triggerSync(deps, c.req.param('job'), body), 202);
+  });
+  app.get('/runs', async (c) => c.json(await listSyncRuns(deps, c.req.query())));
+  app.post('/runs/:id/retry', async (c) => c.json(await retrySyncRun(deps, c.req.param('id')), 202));
 
   app.route('/queues', queueBoard(deps));
   // '/' mounted at /admin is '/admin' only (Hono routes are strict about the trailing slash);

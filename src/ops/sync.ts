@@ -1,0 +1,107 @@
+/**
+ * Sync jobs from the operator's side: enqueue one with parameters, list runs, retry a failed run.
+ * Everything goes through the sync jobs' own producer (enqueueSync) and sync_runs accessors, so a
+ * job queued here is validated, deduplicated and run exactly like a scheduled one.
+ */
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import { QUEUE_NAMES } from '../../jobs/queues.ts';
+import { findSyncJob } from '../../jobs/registry.ts';
+import { parsePayload } from '../../jobs/runner.ts';
+import { enqueueSync } from '../../jobs/sync-queue.ts';
+import { SYNC_JOB_NAMES, type SyncJobName } from '../../jobs/types.ts';
+import { getRun, listRuns, type SyncRunRow } from '../db/sync-runs.ts';
+import { ConflictError, InputError, UnavailableError, WxsyncError } from '../errors.ts';
+import type { OpsDeps } from './deps.ts';
+import { DateRange, parseInput, RunId } from './inputs.ts';
+
+/** A run id that does not exist: 404. */
+export class NotFoundError extends WxsyncError {
+  readonly status = 404;
+  readonly retryable = false;
+  readonly code = 'not_found';
+}
+
+export const RUNS_LIMIT_MAX = 200;
+const JobName = z.enum(SYNC_JOB_NAMES, { error: `job must be one of ${SYNC_JOB_NAMES.join(', ')}` });
+const RunsQuery = z.object({
+  job: JobName.optional(),
+  limit: z.coerce.number().int().min(1).max(RUNS_LIMIT_MAX).default(20),
+});
+
+export interface Triggered {
+  job: SyncJobName;
+  /** BullMQ job id; follow it in /admin/queues or with `wxsync sync <job>`. */
+  job_id: string;
+  /** true when the same job was already queued or running and this request joined it. */
+  joined: boolean;
+  payload: Record<string, unknown>;
+}
+
+function syncQueue(deps: Pick<OpsDeps, 'queues'>): Queue {
+  const queue = deps.queues?.find((q) => q.name === QUEUE_NAMES.sync);
+  if (!queue) throw new UnavailableError('the sync queue is not configured in this process');
+  return queue;
+}
+
+async function enqueue(
+  deps: Pick<OpsDeps, 'queues' | 'log'>,
+  name: SyncJobName,
+  payload: Record<string, unknown>,
+): Promise<Triggered> {
+  // Only what the job's payload schema knows goes on the queue (run params carry derived keys).
+  const clean = parsePayload(findSyncJob(name)!, payload) as Record<string, unknown>;
+  const { job, joined } = await enqueueSync(syncQueue(deps), name, clean);
+  deps.log.info({ job: name, jobId: job.id, joined, payload: clean }, 'sync job enqueued by an operator');
+  return { job: name, job_id: String(job.id), joined, payload: clean };
+}
+
+/**
+ * Enqueues `job` with `{from?, to?}` (YYYY-MM-DD, from <= to, at most 366 days). Jobs without a
+ * date range (followers, blacklist) refuse one rather than silently ignoring it.
+ */
+export async function triggerSync(
+  deps: Pick<OpsDeps, 'queues' | 'log'>,
+  jobName: string,
+  input: unknown,
+): Promise<Triggered> {
+  const name = parseInput(z.object({ job: JobName }), { job: jobName }).job;
+  const range = parseInput(DateRange, input ?? {});
+  const payload: Record<string, unknown> = { trigger: 'admin' };
+  if (range.from) payload.from = range.from;
+  if (range.to) payload.to = range.to;
+  const parsed = parsePayload(findSyncJob(name)!, payload) as Record<string, unknown>;
+  if ((range.from || range.to) && !('from' in parsed || 'to' in parsed)) {
+    throw new InputError(`the ${name} sync takes no date range (it always mirrors the whole list)`);
+  }
+  return enqueue(deps, name, payload);
+}
+
+export async function listSyncRuns(
+  deps: Pick<OpsDeps, 'db'>,
+  input: unknown,
+): Promise<{ runs: SyncRunRow[] }> {
+  const { job, limit } = parseInput(RunsQuery, input ?? {});
+  return { runs: await listRuns(deps.db, { job, limit }) };
+}
+
+/**
+ * Runs a failed run again with the same parameters, as a new run (a new sync_runs row; the failed
+ * one stays as it was, for the record). Only failed runs: a running one is still going, a
+ * succeeded one needs no retry (trigger the job instead).
+ */
+export async function retrySyncRun(
+  deps: Pick<OpsDeps, 'db' | 'queues' | 'log'>,
+  rawId: unknown,
+): Promise<Triggered & { retried_run: number }> {
+  const id = parseInput(RunId, rawId);
+  const run = await getRun(deps.db, id);
+  if (!run) throw new NotFoundError(`no sync run #${id}`);
+  if (run.status !== 'failed') {
+    throw new ConflictError(`run #${id} is ${run.status}: only failed runs can be retried`);
+  }
+  const name = parseInput(JobName, run.job);
+  // params are the resolved parameters (dates filled in); the payload schema keeps what it knows.
+  const payload = { ...run.params, trigger: 'admin' };
+  return { ...(await enqueue(deps, name, payload)), retried_run: id };
+}

@@ -1,0 +1,156 @@
+/**
+ * The events job without the HTTP side: dedupe keys, payload validation and error mapping, and
+ * the follower_events unique key as the last guard (a push that outlived every Redis window is
+ * recorded once and never applied twice). Real PostgreSQL and the fake platform.
+ */
+import { randomBytes } from 'node:crypto';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  dedupeKey,
+  EVENT_JOB,
+  type EventJobDeps,
+  eventName,
+  processEventJob,
+  run,
+  WxMessage,
+} from '../../jobs/events.ts';
+import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createRedis } from '../../src/redis.ts';
+import { createWeChatClient } from '../../src/wechat/client.ts';
+import { testConfig } from '../server/support.ts';
+import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { TEST_REDIS_URL } from '../support/env.ts';
+
+const base = { FromUserName: 'o-1', CreateTime: '1700000000', MsgType: 'event', Event: 'subscribe' };
+
+describe('dedupeKey / eventName', () => {
+  it('is stable for the same event and differs on each identifying field', () => {
+    const key = dedupeKey(WxMessage.parse(base));
+    expect(key).toMatch(/^[0-9a-f]{40}$/);
+    expect(dedupeKey(WxMessage.parse({ ...base, ToUserName: 'gh_x' }))).toBe(key);
+    expect(dedupeKey(WxMessage.parse({ ...base, FromUserName: 'o-2' }))).not.toBe(key);
+    expect(dedupeKey(WxMessage.parse({ ...base, CreateTime: '1700000001' }))).not.toBe(key);
+    expect(dedupeKey(WxMessage.parse({ ...base, Event: 'unsubscribe' }))).not.toBe(key);
+    expect(dedupeKey(WxMessage.parse({ ...base, EventKey: 'qrscene_1' }))).not.toBe(key);
+  });
+
+  it('keys messages by sender + MsgId (MsgId alone has collided in practice)', () => {
+    const text = { FromUserName: 'o-1', CreateTime: '1', MsgType: 'text', MsgId: '9223372036854775807' };
+    const key = dedupeKey(WxMessage.parse(text));
+    expect(dedupeKey(WxMessage.parse({ ...text, CreateTime: '2' }))).toBe(key);
+    expect(dedupeKey(WxMessage.parse({ ...text, FromUserName: 'o-2' }))).not.toBe(key);
+  });
+
+  it('names events by Event and messages by MsgType', () => {
+    expect(eventName(WxMessage.parse(base))).toBe('subscribe');
+    expect(eventName(WxMessage.parse({ ...base, MsgType: 'image', Event: undefined }))).toBe('image');
+  });
+});
+
+describe('run / processEventJob', () => {
+  const prefix = `t-ev-${randomBytes(4).toString('hex')}`;
+  let tdb: TestDatabase;
+  let fake: FakeWeChat;
+  let redis: Redis;
+  let deps: EventJobDeps;
+
+  beforeAll(async () => {
+    tdb = await freshDatabase();
+    fake = await startFakeWeChat({ followers: 10 });
+    redis = createRedis(TEST_REDIS_URL, 'service');
+    const config = testConfig({ QUEUE_PREFIX: prefix, WECHAT_API_BASE: fake.url, WECHAT_MAX_ATTEMPTS: '1' });
+    deps = {
+      db: tdb.db,
+      wechat: createWeChatClient(config, { redis, log: createLogger('silent') }),
+      log: createLogger('silent'),
+    };
+  });
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    await fake?.close();
+    await tdb?.drop();
+  });
+
+  const payloadFor = (message: Record<string, string>) => ({
+    message: WxMessage.parse(message),
+    receivedAt: new Date().toISOString(),
+  });
+
+  it('applies a subscribe once; the same event again is recorded once and not re-applied', async () => {
+    const [openid = ''] = fake.state.followerOpenids();
+    const payload = payloadFor({ ...base, FromUserName: openid });
+    const before = fake.calls.count('user/info');
+    expect(await run({ payload, deps })).toBe('applied');
+    expect(fake.calls.count('user/info') - before).toBe(1);
+    expect((await tdb.db.follower.findUnique({ where: { openid } }))?.subscribe).toBe(true);
+    // Later (every Redis window gone), the same push arrives as a new job:
+    expect(await run({ payload, deps })).toBe('already_processed');
+    expect(fake.calls.count('user/info') - before).toBe(1);
+    expect(await tdb.db.followerEvent.count({ where: { openid } })).toBe(1);
+  });
+
+  it('does not let a replayed old unsubscribe undo a later state', async () => {
+    const [, openid = ''] = fake.state.followerOpenids();
+    const unsub = payloadFor({ ...base, FromUserName: openid, Event: 'unsubscribe' });
+    expect(await run({ payload: unsub, deps })).toBe('applied');
+    expect((await tdb.db.follower.findUnique({ where: { openid } }))?.subscribe).toBe(false);
+    const sub = payloadFor({ ...base, FromUserName: openid, CreateTime: '1700000100' });
+    expect(await run({ payload: sub, deps })).toBe('applied');
+    expect((await tdb.db.follower.findUnique({ where: { openid } }))?.subscribe).toBe(true);
+    expect(await run({ payload: unsub, deps })).toBe('already_processed');
+    expect((await tdb.db.follower.findUnique({ where: { openid } }))?.subscribe).toBe(true);
+  });
+
+  it('records other events without touching followers', async () => {
+    const openid = 'o-click-only';
+    expect(
+      await run({
+        payload: payloadFor({ ...base, FromUserName: openid, Event: 'CLICK', EventKey: 'K' }),
+        deps,
+      }),
+    ).toBe('recorded');
+    expect(await tdb.db.follower.findUnique({ where: { openid } })).toBeNull();
+    const [row] = await tdb.db.followerEvent.findMany({ where: { openid } });
+    expect(row).toMatchObject({ event: 'CLICK', eventKey: 'K', msgType: 'event' });
+    expect(row?.processedAt).not.toBeNull();
+  });
+
+  it('maps a bad payload and an unknown job name to UnrecoverableError (no retries)', async () => {
+    const bad = { name: EVENT_JOB, data: { message: { FromUserName: 'x' } } } as unknown as Job;
+    await expect(processEventJob(bad, deps)).rejects.toBeInstanceOf(UnrecoverableError);
+    const unknown = { name: 'other', data: payloadFor(base) } as unknown as Job;
+    await expect(processEventJob(unknown, deps)).rejects.toBeInstanceOf(UnrecoverableError);
+  });
+
+  it('rethrows a transient WeChat error as is (BullMQ retries) and a permanent one as UnrecoverableError', async () => {
+    const [, , openid = ''] = fake.state.followerOpenids();
+    const job = {
+      name: EVENT_JOB,
+      data: payloadFor({ ...base, FromUserName: openid, CreateTime: '1700000200' }),
+    } as unknown as Job;
+    fake.faults.set('user/info', { errcode: -1, errorRate: 1 });
+    try {
+      const transient = await processEventJob(job, deps).catch((e: unknown) => e);
+      expect(transient).toBeInstanceOf(Error);
+      expect(transient).not.toBeInstanceOf(UnrecoverableError);
+      fake.faults.set('user/info', { errcode: 40003, errorRate: 1 });
+      const job2 = {
+        name: EVENT_JOB,
+        data: payloadFor({ ...base, FromUserName: openid, CreateTime: '1700000300' }),
+      } as unknown as Job;
+      const permanent = await processEventJob(job2, deps).catch((e: unknown) => e);
+      expect(permanent).toBeInstanceOf(UnrecoverableError);
+      expect(String((permanent as Error).message)).toMatch(/40003/);
+    } finally {
+      fake.faults.clear('user/info');
+    }
+    // The transient one succeeds on its next attempt.
+    expect(await processEventJob(job, deps)).toBe('applied');
+  });
+});

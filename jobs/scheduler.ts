@@ -1,0 +1,113 @@
+/**
+ * Nightly schedule: node-cron in CRON_TIMEZONE (Beijing by default) enqueues each sync job with a
+ * deterministic job id per scheduled slot (`followers-sched-20260102T180000Z`). Every worker process
+ * may run a scheduler: BullMQ refuses a second job with the same id, so two (or ten) schedulers
+ * still start each slot once. Finished jobs are kept for days (SYNC_JOB_RETENTION) so a late
+ * scheduler cannot re-add a slot that already ran.
+ *
+ * Why node-cron and not BullMQ Job Schedulers: the environment stays the single source of truth
+ * (a changed or removed CRON_* takes effect on restart, with no stale scheduler left in Redis to
+ * clean up), the slot time is in our hands (datacube and publisher ranges are computed from the
+ * slot, not from whenever a worker picks the job up), and ids stay free of ':'. What Job Schedulers
+ * would add - firing while no process runs - does not apply: nothing could run the job then anyway.
+ */
+
+import type { Queue } from 'bullmq';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Config } from '../src/config.ts';
+import type { Log } from '../src/logger.ts';
+import { addDays, beijingYesterday } from './dates.ts';
+import { safeJobId } from './queues.ts';
+import { PUBLISHER_DEFAULT_DAYS } from './sync/publisher.ts';
+import { enqueueSync } from './sync-queue.ts';
+import type { SyncJobName } from './types.ts';
+
+export type ScheduleConfig = Pick<
+  Config,
+  'CRON_TIMEZONE' | 'CRON_FOLLOWERS' | 'CRON_BLACKLIST' | 'CRON_DATACUBE' | 'CRON_PUBLISHER'
+>;
+
+export function scheduleOf(config: ScheduleConfig): Record<SyncJobName, string> {
+  return {
+    followers: config.CRON_FOLLOWERS,
+    blacklist: config.CRON_BLACKLIST,
+    datacube: config.CRON_DATACUBE,
+    publisher: config.CRON_PUBLISHER,
+  };
+}
+
+/** Slot times are whole seconds: schedulers that fire a few ms apart agree on the slot. */
+const slotOf = (date: Date) => new Date(Math.floor(date.getTime() / 1000) * 1000);
+
+export function slotJobId(job: SyncJobName, slot: Date): string {
+  const compact = slotOf(slot)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return safeJobId(job, 'sched', compact);
+}
+
+/** The payload of a scheduled run: date ranges are the slot's "yesterday" (Beijing), fixed at enqueue. */
+export function scheduledPayload(job: SyncJobName, slot: Date): Record<string, unknown> {
+  const yesterday = beijingYesterday(slot);
+  switch (job) {
+    case 'datacube':
+      return { trigger: 'schedule', from: yesterday, to: yesterday };
+    case 'publisher':
+      return { trigger: 'schedule', from: addDays(yesterday, 1 - PUBLISHER_DEFAULT_DAYS), to: yesterday };
+    default:
+      return { trigger: 'schedule' };
+  }
+}
+
+/**
+ * Enqueues the run of `job` for `slot`; a second call for the same slot is a no-op. Returns false
+ * when the slot was already there (informational: the id is what guarantees one run).
+ */
+export async function enqueueSlot(queue: Queue, job: SyncJobName, slot: Date): Promise<boolean> {
+  const jobId = slotJobId(job, slot);
+  if (await queue.getJob(jobId)) return false;
+  // Two schedulers can both pass the check above; BullMQ still keeps only the first add of the id.
+  await enqueueSync(queue, job, scheduledPayload(job, slot), { jobId, now: slot });
+  return true;
+}
+
+export interface Scheduler {
+  tasks: ScheduledTask[];
+  stop(): Promise<void>;
+}
+
+export function startScheduler(deps: { config: ScheduleConfig; queue: Queue; log: Log }): Scheduler {
+  const log = deps.log.child({ component: 'scheduler' });
+  const tasks = Object.entries(scheduleOf(deps.config)).map(([job, expression]) =>
+    cron.schedule(
+      expression,
+      async (ctx) => {
+        const slot = slotOf(ctx.date);
+        try {
+          const added = await enqueueSlot(deps.queue, job as SyncJobName, slot);
+          log.info(
+            { job, slot: slot.toISOString(), added },
+            added ? 'scheduled run enqueued' : 'slot already enqueued',
+          );
+        } catch (error) {
+          log.error(
+            { job, slot: slot.toISOString(), error: (error as Error).message },
+            'could not enqueue scheduled run',
+          );
+        }
+      },
+      { timezone: deps.config.CRON_TIMEZONE, name: `wxsync-sync-${job}` },
+    ),
+  );
+  log.info(
+    { timezone: deps.config.CRON_TIMEZONE, schedule: scheduleOf(deps.config) },
+    'sync scheduler started',
+  );
+  return {
+    tasks,
+    async stop() {
+      for (const task of tasks) await task.destroy();
+    },
+  };
+}

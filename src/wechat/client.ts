@@ -18,9 +18,16 @@ import axios, { type AxiosInstance } from 'axios';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
+import { UnavailableError, WxsyncError } from '../errors.ts';
 import type { Log } from '../logger.ts';
 import { wechatCallDuration, wechatCalls } from '../metrics.ts';
-import { WeChatApiError, type WeChatError, WeChatResponseError, WeChatTransportError } from './errors.ts';
+import {
+  redact,
+  WeChatApiError,
+  type WeChatError,
+  WeChatResponseError,
+  WeChatTransportError,
+} from './errors.ts';
 import { RateLimiter } from './rate-limit.ts';
 import { TokenResponse } from './schemas.ts';
 import { type FetchedToken, TokenStore } from './token-store.ts';
@@ -156,8 +163,8 @@ export class WeChatClient {
       attempt += 1;
       let token: string | undefined;
       try {
-        if (spec.auth) token = await this.tokens.get();
-        await this.limiter.acquire();
+        if (spec.auth) token = await viaRedis(() => this.tokens.get());
+        await viaRedis(() => this.limiter.acquire());
         return await this.exchange(spec, token, schema);
       } catch (error) {
         if (
@@ -170,7 +177,8 @@ export class WeChatClient {
           // unless another process already replaced it, then try once more with the fresh one.
           tokenRetried = true;
           attempt -= 1;
-          const dropped = await this.tokens.invalidate(token);
+          const failing = token;
+          const dropped = await viaRedis(() => this.tokens.invalidate(failing));
           this.log.warn(
             { endpoint: spec.path, errcode: error.errcode, dropped },
             'wechat rejected the access_token; retrying once with a fresh one',
@@ -270,6 +278,20 @@ function parse<S extends z.ZodType>(endpoint: string, json: unknown, schema: S):
     .slice(0, 5)
     .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
   throw new WeChatResponseError(endpoint, issues);
+}
+
+/**
+ * Runs a token-store / rate-limiter step: WeChat errors (from the token fetch) pass through, a Redis
+ * failure becomes UnavailableError (503, retryable) instead of a raw ioredis error.
+ */
+async function viaRedis<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof WxsyncError) throw error;
+    const detail = error instanceof Error ? redact(error.message) : 'unknown error';
+    throw new UnavailableError(`Redis unavailable for the shared WeChat token / rate limit: ${detail}`);
+  }
 }
 
 /** Maps an axios/network failure to a transport error built from its code only (never its URL). */

@@ -53,7 +53,9 @@ async function fetchAllPages<R extends { total_num: number }, K extends keyof R>
     first ??= answer;
     const pageRows = answer[listKey] as unknown[];
     rows.push(...pageRows);
-    if (pageRows.length === 0 || rows.length >= answer.total_num) break;
+    // total_num is the stop rule; should WeChat omit it (0), a short page is the last one.
+    const done = answer.total_num > 0 ? rows.length >= answer.total_num : pageRows.length < pageSize;
+    if (pageRows.length === 0 || done) break;
   }
   if (!first) throw new Error('unreachable: no publisher page fetched');
   client.log.debug({ action, rows: rows.length }, 'publisher/stat pages read');

@@ -1,8 +1,10 @@
 /** Every endpoint round-trips against the fake platform over real HTTP, and every error family maps right. */
+
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config.ts';
-import { InputError } from '../../src/errors.ts';
+import { InputError, UnavailableError } from '../../src/errors.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { wechatCalls } from '../../src/metrics.ts';
 import {
@@ -363,5 +365,21 @@ describe('wiring', () => {
     await getApiDomainIp(client).catch(() => undefined);
     expect(await value('0')).toBe(ok + 1);
     expect(await value('http_502')).toBe(bad + 3);
+  });
+
+  it('a Redis outage is an UnavailableError (503, retryable), not a raw ioredis error', async () => {
+    const down = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    const offline = pool.client(wx.url, captureLog().log, { redis: down });
+    try {
+      const error = await getApiDomainIp(offline).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnavailableError);
+      expect((error as UnavailableError).retryable).toBe(true);
+    } finally {
+      down.disconnect();
+    }
   });
 });

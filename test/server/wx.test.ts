@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { QUEUE_NAMES } from '../../jobs/queues.ts';
 import { createLogger } from '../../src/logger.ts';
+import { wxEvents } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis.ts';
 import { createApp } from '../../src/server/app.ts';
 import { WeChatCrypto } from '../../src/wechat/crypto.ts';
@@ -319,9 +320,16 @@ describe('hostile input: each refused with its 4xx, nothing enqueued, service go
     ['unknown encrypt_type', 400, () => post(app, `${plainQuery().query}&encrypt_type=rot13`, valid())],
   ];
 
+  const rejected = async () =>
+    (await wxEvents.get()).values
+      .filter((v) => v.labels.result === 'rejected')
+      .reduce((a, v) => a + v.value, 0);
+
   it.each(cases)('%s -> %i', async (_name, status, send) => {
+    const before = await rejected();
     const res = await send();
     expect(res.status).toBe(status);
+    expect(await rejected()).toBe(before + 1);
     const body = await res.text();
     expect(body).not.toMatch(/\bat .*\.(ts|js):\d+/); // no stack trace
     expect(body).not.toContain('root:');

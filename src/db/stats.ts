@@ -63,7 +63,10 @@ export async function writeDatacubeWindow(
   return { summaryRows, cumulateRows, summaryRemoved: removed };
 }
 
-/** Upserts daily CPS figures by date (one statement). */
+/**
+ * Upserts daily CPS figures by date (one statement). Rates travel as text: a float8[] parameter
+ * loses the last digits on the way (15 significant digits), the text of a JS number does not.
+ */
 export async function upsertCpsDaily(db: Db, rows: CpsDailyRow[], at: Date): Promise<number> {
   const r = lastByKey(rows, (row) => row.date);
   if (r.length === 0) return 0;
@@ -71,11 +74,11 @@ export async function upsertCpsDaily(db: Db, rows: CpsDailyRow[], at: Date): Pro
   return db.$executeRaw`
     INSERT INTO publisher_cps_daily (date, exposure_count, click_count, click_rate, order_count, order_rate,
       total_fee, total_commission, synced_at)
-    SELECT t.date, t.exposure_count, t.click_count, t.click_rate, t.order_count, t.order_rate,
+    SELECT t.date, t.exposure_count, t.click_count, t.click_rate::float8, t.order_count, t.order_rate::float8,
       t.total_fee, t.total_commission, ${at}
     FROM unnest(${col((x) => x.date)}::date[], ${col((x) => x.exposure_count)}::bigint[],
-      ${col((x) => x.click_count)}::bigint[], ${col((x) => x.click_rate)}::float8[],
-      ${col((x) => x.order_count)}::bigint[], ${col((x) => x.order_rate)}::float8[],
+      ${col((x) => x.click_count)}::bigint[], ${col((x) => String(x.click_rate))}::text[],
+      ${col((x) => x.order_count)}::bigint[], ${col((x) => String(x.order_rate))}::text[],
       ${col((x) => x.total_fee)}::bigint[], ${col((x) => x.total_commission)}::bigint[])
       AS t(date, exposure_count, click_count, click_rate, order_count, order_rate, total_fee, total_commission)
     ON CONFLICT (date) DO UPDATE SET

@@ -41,6 +41,7 @@ interface FakeWeChatFlags {
   appSecret?: string;
   latency?: number;
   fault: string[];
+  expireTokenEvery?: number;
   callbackUrl?: string;
 }
 
@@ -112,6 +113,11 @@ export function registerFakeWeChatCommands(program: Command): void {
       [] as string[],
     )
     .option(
+      '--expire-token-every <s>',
+      'force every access_token to expire each N seconds',
+      int('expire-token-every', 1),
+    )
+    .option(
       '--callback-url <url>',
       'our /wx URL, for pushes over POST /__fake/push (Token/EncodingAESKey from WECHAT_TOKEN / WECHAT_ENCODING_AES_KEY)',
     )
@@ -143,7 +149,7 @@ export function registerFakeWeChatCommands(program: Command): void {
         appId,
         appSecret,
         latencyMs: flags.latency,
-        faults: { rules },
+        faults: { rules, tokenExpiryEveryS: flags.expireTokenEvery ?? null },
         callbackUrl: flags.callbackUrl,
         token: process.env.WECHAT_TOKEN,
         encodingAesKey: process.env.WECHAT_ENCODING_AES_KEY,

@@ -90,6 +90,8 @@ describe('wxsync serve + wxsync worker', () => {
       PORT: '0',
       LOG_LEVEL: 'info',
       ADMIN_TOKEN: '',
+      // Only the events path is under test here; no cron schedules.
+      SCHEDULER_ENABLED: 'false',
     };
     const serve = run(['serve'], env);
     const worker = run(['worker', '--concurrency', '2'], env);

@@ -3,11 +3,14 @@
  * Each command group lives in src/cli/<group>.ts and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBlacklistCommands } from './cli/blacklist.ts';
 import { registerDbCommands } from './cli/db.ts';
+import { registerDoctorCommand } from './cli/doctor.ts';
 import { registerFakeWeChatCommands } from './cli/fake-wechat.ts';
 import { registerRunsCommands } from './cli/runs.ts';
 import { registerServeCommand } from './cli/serve.ts';
 import { registerSyncCommands } from './cli/sync.ts';
+import { registerUserCommands } from './cli/user.ts';
 import { registerWorkerCommand } from './cli/worker.ts';
 import { ConfigError } from './config.ts';
 
@@ -22,6 +25,9 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerSyncCommands(program);
   registerRunsCommands(program);
+  registerBlacklistCommands(program);
+  registerUserCommands(program);
+  registerDoctorCommand(program);
   return program;
 }
 

@@ -126,12 +126,15 @@ export class Pusher {
     return this.send(openid, { MsgType: 'text', Content: content, MsgId: msgId }, options.createTime);
   }
 
-  /** Sends any message: ToUserName/FromUserName/CreateTime are added; `fields` follow. */
-  async send(
+  /**
+   * Builds the request WeChat would send for a message, signed (and encrypted in safe/compatible
+   * mode), without sending it: `send` delivers it, the ingest benchmark pre-builds thousands.
+   */
+  build(
     openid: string,
     fields: Record<string, string | number>,
     createTime?: number,
-  ): Promise<PushResult> {
+  ): { url: string; body: string; xml: string; createTime: number } {
     const { callbackUrl, token, encodingAesKey, mode } = this.config;
     if (!callbackUrl || !token)
       throw new InputError('push needs callbackUrl and token (configure them first)');
@@ -162,6 +165,16 @@ export class Pusher {
           : xml.replace(/<\/xml>$/, `${buildXml({ Encrypt: encrypted }).slice(5, -6)}</xml>`);
     }
     const url = `${callbackUrl}${callbackUrl.includes('?') ? '&' : '?'}${query}`;
+    return { url, body, xml, createTime: created };
+  }
+
+  /** Sends any message: ToUserName/FromUserName/CreateTime are added; `fields` follow. */
+  async send(
+    openid: string,
+    fields: Record<string, string | number>,
+    createTime?: number,
+  ): Promise<PushResult> {
+    const { url, body, xml, createTime: created } = this.build(openid, fields, createTime);
     const attempts: PushAttempt[] = [];
     // WeChat resends the identical message (same CreateTime, nonce, signature) on each retry.
     for (let attempt = 0; attempt <= this.config.retries; attempt++) {

@@ -1,0 +1,162 @@
+/**
+ * Ingest benchmark: how many signed subscribe pushes per second `/wx` accepts, against the ceiling
+ * of a bare Hono handler on the same port, then a check that nothing was lost or doubled.
+ *
+ *   npm run bench:ingest [-- --seconds 10 --connections 32 --runs 3]
+ *
+ * Server and load generator are separate processes (the load must not share the server's event
+ * loop). Each request is a distinct event, never replayed. Medians over `--runs` runs.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { FakeState, Pusher } from '../src/fake-wechat/index.ts';
+import { TEST_WECHAT } from '../test/support/env.ts';
+import { fmt, freePort, median, runNode, startNode, stop, waitForHttp } from './support.ts';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '32' },
+    runs: { type: 'string', default: '3' },
+    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+  },
+});
+const seconds = Number(values.seconds);
+const runs = Number(values.runs);
+const redisUrl = values['redis-url'];
+/** Enough distinct events that even 20,000 req/s never runs out within the duration. */
+const EVENTS_PER_RUN = Math.max(50_000, seconds * 20_000);
+
+interface LoadResult {
+  sent: number;
+  requests: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'wxsync-bench-'));
+
+/** Distinct subscribe pushes, signed (and in safe mode encrypted) exactly as WeChat would. */
+function writePushes(mode: 'plain' | 'safe', run: number): string {
+  const state = new FakeState({ followers: 0, appId: TEST_WECHAT.WECHAT_APP_ID, seed: run });
+  const pusher = new Pusher(state, {
+    callbackUrl: 'http://bench/wx',
+    token: TEST_WECHAT.WECHAT_TOKEN,
+    encodingAesKey: TEST_WECHAT.WECHAT_ENCODING_AES_KEY,
+    mode,
+  });
+  const now = Math.floor(Date.now() / 1000);
+  const pushes = Array.from({ length: EVENTS_PER_RUN }, (_, i) => {
+    const openid = `oBench${mode}${run}_${String(i).padStart(8, '0')}`;
+    const { url, body } = pusher.build(openid, { MsgType: 'event', Event: 'subscribe', EventKey: '' }, now);
+    return { path: url.slice('http://bench'.length), body };
+  });
+  const file = join(dir, `${mode}-${run}.json`);
+  writeFileSync(file, JSON.stringify(pushes));
+  return file;
+}
+
+async function load(file: string, baseUrl: string): Promise<LoadResult> {
+  const out = await runNode(['bench/load.ts', file, baseUrl, String(seconds), values.connections]);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
+}
+
+async function ceilingRun(file: string): Promise<LoadResult> {
+  const port = await freePort();
+  const bare = startNode(['bench/bare-hono.ts', String(port)]);
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/`, bare);
+    return await load(file, `http://127.0.0.1:${port}`);
+  } finally {
+    await stop(bare);
+  }
+}
+
+/** One run against `wxsync serve`, then the queue is counted: every accepted event exactly once. */
+async function serverRun(mode: 'plain' | 'safe', file: string): Promise<LoadResult & { queued: number }> {
+  const port = await freePort();
+  const prefix = `bench-ingest-${process.pid}-${mode}-${Date.now()}`;
+  const server = startNode(['src/cli.ts', 'serve'], {
+    ...TEST_WECHAT,
+    ...(mode === 'plain' ? { WECHAT_ENCODING_AES_KEY: '' } : {}),
+    DATABASE_URL: process.env.DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/postgres',
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    SCHEDULER_ENABLED: 'false',
+  });
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('events', { connection, prefix });
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`, server);
+    const result = await load(file, `http://127.0.0.1:${port}`);
+    const counts = await queue.getJobCounts(
+      'waiting',
+      'active',
+      'completed',
+      'failed',
+      'delayed',
+      'prioritized',
+    );
+    const queued = Object.values(counts).reduce((a, b) => a + b, 0);
+    return { ...result, queued };
+  } finally {
+    await stop(server);
+    await queue.obliterate({ force: true });
+    for (const key of await connection.keys(`${prefix}:*`)) await connection.del(key);
+    await queue.close();
+    connection.disconnect();
+  }
+}
+
+const table: string[] = [];
+const summary: Record<string, { perSecond: number; p50: number; p99: number; ratio?: number; lost: number }> =
+  {};
+const ceilings: number[] = [];
+const byMode: Record<string, (LoadResult & { queued: number })[]> = { plain: [], safe: [] };
+for (let run = 0; run < runs; run++) {
+  for (const mode of ['plain', 'safe'] as const) {
+    const file = writePushes(mode, run);
+    if (mode === 'plain') ceilings.push((await ceilingRun(file)).perSecond);
+    const result = await serverRun(mode, file);
+    byMode[mode]!.push(result);
+    table.push(
+      `run ${run + 1} ${mode.padEnd(5)} ${fmt(result.perSecond)} ev/s  p50 ${result.p50} ms  p99 ${result.p99} ms  ` +
+        `non-2xx ${result.non2xx}  errors ${result.errors}  sent ${result.sent}  queued ${result.queued}`,
+    );
+    console.error(table.at(-1));
+  }
+}
+const ceiling = median(ceilings);
+for (const [mode, results] of Object.entries(byMode)) {
+  const perSecond = median(results.map((r) => r.perSecond));
+  // Every distinct push answered 2xx must be in the queue exactly once (no retries were sent).
+  const lost = results.reduce((n, r) => n + Math.abs(r.ok - r.queued), 0);
+  summary[mode] = {
+    perSecond,
+    p50: median(results.map((r) => r.p50)),
+    p99: median(results.map((r) => r.p99)),
+    ratio: perSecond / ceiling,
+    lost,
+  };
+}
+console.log(`\nIngest benchmark (${runs} runs x ${seconds}s, ${values.connections} connections, medians)`);
+console.log(`bare Hono ceiling      ${fmt(ceiling)} req/s`);
+for (const [mode, s] of Object.entries(summary)) {
+  console.log(
+    `/wx ${mode.padEnd(17)} ${fmt(s.perSecond)} ev/s  ratio ${fmt(s.ratio ?? 0, 2)}  p50 ${s.p50} ms  p99 ${s.p99} ms  ` +
+      `accepted-but-not-queued/doubled ${s.lost}`,
+  );
+}

@@ -20,6 +20,37 @@ const SOURCES: [number, number[], number[]][] = [
 ];
 const CUMULATE = [1000, 1050, 1110, 1160, 1210];
 
+interface ChartSnapshot {
+  type: string;
+  labels: string[];
+  datasets: { label: string; data: (number | null)[]; stack?: string }[];
+}
+
+/** Each chart's type, labels and datasets (Chart.getChart), and how many pixels it painted. */
+const READ_CHARTS = `(() => {
+  const read = (id) => {
+    const chart = window.Chart.getChart(document.getElementById(id));
+    return {
+      type: chart.config.type,
+      labels: chart.data.labels,
+      datasets: chart.data.datasets.map((d) => ({ label: d.label, data: d.data, stack: d.stack })),
+    };
+  };
+  const painted = (id) => {
+    const canvas = document.getElementById(id);
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) n++;
+    return n;
+  };
+  return {
+    growth: read('growth-chart'),
+    cumulate: read('cumulate-chart'),
+    paintedGrowth: painted('growth-chart'),
+    paintedCumulate: painted('cumulate-chart'),
+  };
+})()`;
+
 let h: Harness;
 let server: ReturnType<typeof serve>;
 let baseUrl: string;
@@ -129,47 +160,25 @@ describe('growth dashboard in Chromium', () => {
     await page.waitForSelector('#growth-chart[data-rendered="true"]');
     await page.waitForSelector('#cumulate-chart[data-rendered="true"]');
 
-    const charts = await page.evaluate(() => {
-      const w = window as unknown as { Chart: { getChart(el: Element): any } };
-      const read = (id: string) => {
-        const chart = w.Chart.getChart(document.getElementById(id)!);
-        return {
-          type: chart.config.type as string,
-          labels: chart.data.labels as string[],
-          datasets: chart.data.datasets.map((d: any) => ({ label: d.label, data: d.data, stack: d.stack })),
-        };
-      };
-      /** Non-transparent pixels: the chart actually painted something. */
-      const painted = (id: string) => {
-        const canvas = document.getElementById(id) as HTMLCanvasElement;
-        const pixels = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-        let n = 0;
-        for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) n++;
-        return n;
-      };
-      return {
-        growth: read('growth-chart'),
-        cumulate: read('cumulate-chart'),
-        paintedGrowth: painted('growth-chart'),
-        paintedCumulate: painted('cumulate-chart'),
-      };
-    });
+    // Runs in the page (a string: this project's TypeScript has no DOM types).
+    const charts = (await page.evaluate(READ_CHARTS)) as {
+      growth: ChartSnapshot;
+      cumulate: ChartSnapshot;
+      paintedGrowth: number;
+      paintedCumulate: number;
+    };
 
     expect(charts.growth.type).toBe('bar');
     expect(charts.growth.labels).toEqual(DAYS);
     const expectedGrowth = SOURCES.map(([, news, cancels]) => news.map((n, i) => n - cancels[i]!));
-    expect(charts.growth.datasets.map((d: { data: number[] }) => d.data)).toEqual(expectedGrowth);
-    expect(charts.growth.datasets.map((d: { label: string }) => d.label)).toEqual([
-      'other',
-      'account search',
-      'QR code scan',
-    ]);
-    expect(new Set(charts.growth.datasets.map((d: { stack: string }) => d.stack)).size).toBe(1);
+    expect(charts.growth.datasets.map((d) => d.data)).toEqual(expectedGrowth);
+    expect(charts.growth.datasets.map((d) => d.label)).toEqual(['other', 'account search', 'QR code scan']);
+    expect(new Set(charts.growth.datasets.map((d) => d.stack)).size).toBe(1);
 
     expect(charts.cumulate.type).toBe('line');
     expect(charts.cumulate.labels).toEqual(DAYS);
-    expect(charts.cumulate.datasets[0].data).toEqual(CUMULATE);
-    expect(charts.cumulate.datasets[1].data).toEqual(DAYS.map(() => 40));
+    expect(charts.cumulate.datasets[0]?.data).toEqual(CUMULATE);
+    expect(charts.cumulate.datasets[1]?.data).toEqual(DAYS.map(() => 40));
 
     expect(charts.paintedGrowth).toBeGreaterThan(1000);
     expect(charts.paintedCumulate).toBeGreaterThan(1000);
@@ -183,7 +192,7 @@ describe('growth dashboard in Chromium', () => {
     expect(await page.textContent('#cumulate-latest')).toBe('1210');
 
     expect(failedRequests).toEqual([]);
-    expect(consoleErrors, consoleErrors.join("\n")).toEqual([]);
+    expect(consoleErrors, consoleErrors.join('\n')).toEqual([]);
 
     mkdirSync('test-results', { recursive: true });
     await page.screenshot({ path: 'test-results/dashboard.png', fullPage: true });

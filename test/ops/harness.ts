@@ -14,7 +14,7 @@ import { createLogger } from '../../src/logger.ts';
 import type { OpsDeps } from '../../src/ops/deps.ts';
 import { createRedis } from '../../src/redis.ts';
 import { operatorRoutes } from '../../src/server/admin/index.ts';
-import { createApp } from '../../src/server/app.ts';
+import { type AppEnv, createApp } from '../../src/server/app.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
@@ -22,7 +22,7 @@ import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export interface Harness {
-  app: Hono<any>;
+  app: Hono<AppEnv>;
   deps: OpsDeps;
   config: Config;
   fake: FakeWeChat;

@@ -199,4 +199,18 @@ describe('growth dashboard in Chromium', () => {
     expect(existsSync('test-results/dashboard.png')).toBe(true);
     await context.close();
   });
+
+  it('opens the queue board with the same session', async () => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${baseUrl}/admin/login`);
+    await page.fill('input[name=token]', ADMIN_TOKEN);
+    await Promise.all([page.waitForURL(`${baseUrl}/admin/`), page.click('button[type=submit]')]);
+    const board = await page.goto(`${baseUrl}/admin/queues`);
+    expect(board?.status()).toBe(200);
+    // The board's own UI lists our queues once its API answered (through the cookie).
+    await page.getByText('sync', { exact: true }).first().waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: 'test-results/queues.png' });
+    await context.close();
+  });
 });

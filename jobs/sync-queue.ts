@@ -63,7 +63,7 @@ export async function enqueueSync(
 }
 
 /**
- * Waits for `job` to finish, calling `onProgress` with each progress update, and returns its
+ * Waits for `job` to finish (on its own blocking connection, duplicated from `connection`), calling `onProgress` with each progress update, and returns its
  * result (throws the job's failure reason).
  */
 export async function followSyncJob(
@@ -72,7 +72,9 @@ export async function followSyncJob(
   prefix: string,
   onProgress: (progress: SyncProgress) => void,
 ): Promise<SyncResult> {
-  const events = new QueueEvents(QUEUE_NAMES.sync, { connection: connection.duplicate(), prefix });
+  // QueueEvents blocks on its connection: it needs its own, with maxRetriesPerRequest: null.
+  const blocking = connection.duplicate({ maxRetriesPerRequest: null });
+  const events = new QueueEvents(QUEUE_NAMES.sync, { connection: blocking, prefix });
   const id = job.id;
   const listener = ({ jobId, data }: { jobId: string; data: unknown }) => {
     if (jobId === id && typeof data === 'object' && data !== null) onProgress(data as SyncProgress);
@@ -84,5 +86,6 @@ export async function followSyncJob(
   } finally {
     events.off('progress', listener);
     await events.close();
+    await blocking.quit().catch(() => undefined);
   }
 }

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, beijingYesterday, resolveRange } from '../../jobs/dates.ts';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
+import { getRun, saveCheckpoint, startRun } from '../../src/db/sync-runs.ts';
 import { InputError } from '../../src/errors.ts';
+import { lastSuccessfulRun } from '../../src/metrics.ts';
 import { beijingDate } from '../../src/wechat/datacube.ts';
 import { type SyncTestEnv, syncTestEnv } from './support.ts';
 
@@ -111,6 +113,32 @@ describe('datacube sync', () => {
       from: '2026-03-09',
       to: '2026-03-09',
     });
+  });
+});
+
+describe('stale runs', () => {
+  it('resumes a dead run with the same parameters from its checkpoint, closes others as abandoned', async () => {
+    const to = yesterday();
+    const from = addDays(to, -20); // 3 windows
+    const params = { from, to, today: beijingDate(new Date()) };
+    const other = await startRun(env.t.db, {
+      job: 'datacube',
+      params: { from: to, to, today: params.today },
+      trigger: 'test',
+    });
+    const dead = await startRun(env.t.db, { job: 'datacube', params, trigger: 'schedule' });
+    await saveCheckpoint(env.t.db, dead.id, { windowsDone: 2 }, { windowsDone: 2 });
+    env.fake.calls.reset();
+
+    const r = await datacube(from, to);
+    expect(r).toMatchObject({ runId: dead.id, resumed: true, attempts: 2 });
+    expect(env.fake.calls.count('getusersummary')).toBe(1); // only the window not yet written
+    expect(await getRun(env.t.db, dead.id)).toMatchObject({ status: 'succeeded', trigger: 'schedule' });
+    const abandoned = await getRun(env.t.db, other.id);
+    expect(abandoned?.status).toBe('failed');
+    expect(abandoned?.error).toMatch(/abandoned/);
+    const metric = await lastSuccessfulRun.get();
+    expect(metric.values.find((v) => v.labels.job === 'datacube')?.value).toBeGreaterThan(0);
   });
 });
 

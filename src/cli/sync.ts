@@ -102,7 +102,8 @@ class ProgressView {
       pages: num(p.counts.pages),
       profiles: num(p.counts.profiles),
       rows: rowsOf(p.counts),
-      rate: Math.round(p.done / seconds),
+      // The first second's rate is noise (the first update can land microseconds after the start).
+      rate: seconds < 1 ? '-' : Math.round(p.done / seconds),
     };
     const total = p.total ?? Math.max(p.done, 1);
     if (this.bars) {

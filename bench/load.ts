@@ -21,13 +21,13 @@ const result = await autocannon({
   url: baseUrl,
   connections: Number(connections),
   duration: Number(seconds),
-  // Stop early rather than replay a push: a replay is a duplicate, not a new accepted event.
-  amount: pushes.length,
   requests: [
     {
       method: 'POST',
       headers: { 'content-type': 'text/xml' },
       setupRequest: (request) => {
+        // Never replay a push: a replay is a duplicate, not a new accepted event (the caller
+        // generates more pushes than the duration can use).
         const push = pushes[next++ % pushes.length]!;
         return { ...request, path: push.path, body: push.body };
       },
@@ -38,6 +38,7 @@ const result = await autocannon({
 console.log(
   JSON.stringify({
     sent: Math.min(next, pushes.length),
+    exhausted: next > pushes.length,
     requests: result.requests.total,
     ok: result['2xx'],
     non2xx: result.non2xx,

@@ -25,3 +25,23 @@ export function createRedis(url: string, role: RedisRole, name = `wxsync-${role}
       return new Redis(url, { ...common, maxRetriesPerRequest: 3 });
   }
 }
+
+/**
+ * Resolves once `redis` is connected, or after `timeoutMs` with false. A `request`-role connection
+ * has no offline queue, so a server that listens before it is connected would answer its first
+ * pushes 503; waiting briefly at start avoids that, while a Redis that is down does not stop the
+ * server from starting (it answers 503 until Redis is back, and WeChat retries).
+ */
+export async function redisReady(redis: Redis, timeoutMs = 5000): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ok);
+    };
+    const onReady = () => done(true);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    redis.on('ready', onReady);
+  });
+}

@@ -10,7 +10,7 @@ import { openQueue, QUEUE_NAMES } from '../../jobs/queues.ts';
 import { type Config, loadConfig } from '../config.ts';
 import { createDb } from '../db/client.ts';
 import { createLogger, type Log } from '../logger.ts';
-import { createRedis } from '../redis.ts';
+import { createRedis, redisReady } from '../redis.ts';
 import { operatorRoutes } from '../server/admin/index.ts';
 import { createApp } from '../server/app.ts';
 import { createWeChatClient } from '../wechat/client.ts';
@@ -29,6 +29,9 @@ export async function startServer(config: Config, log: Log): Promise<RunningServ
   const serviceRedis = createRedis(config.REDIS_URL, 'service', 'wxsync-serve-service');
   for (const redis of [requestRedis, serviceRedis]) {
     redis.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
+  }
+  if (!(await redisReady(requestRedis))) {
+    log.warn('Redis is not reachable yet: /wx answers 503 until it is (WeChat retries)');
   }
   const db = createDb(config.DATABASE_URL);
   const wechat = createWeChatClient(config, { redis: serviceRedis, log });

@@ -13,7 +13,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { type Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Redis } from 'ioredis';
 import {
   dedupeKey,
@@ -29,6 +28,9 @@ import { wxEvents } from '../metrics.ts';
 import { encryptedReply, WeChatCrypto } from '../wechat/crypto.ts';
 import { SignatureError, signatureMatches } from '../wechat/signature.ts';
 import { buildXml, parseWeChatXml } from '../wechat/xml.ts';
+import { PayloadTooLargeError, readBody } from './body.ts';
+
+export { PayloadTooLargeError };
 
 export interface WxDeps {
   config: Config;
@@ -39,12 +41,6 @@ export interface WxDeps {
 
 type WxEnv = { Variables: { log: Log; wxMode: WxMode } };
 type WxMode = 'plaintext' | 'aes';
-
-export class PayloadTooLargeError extends WxsyncError {
-  readonly status = 413;
-  readonly retryable = false;
-  readonly code = 'payload_too_large';
-}
 
 export class UnsupportedMediaTypeError extends WxsyncError {
   readonly status = 415;
@@ -108,17 +104,10 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
       checkContentType(c.req.header('content-type'));
       await next();
     },
-    // 2. The body size, also for chunked bodies (no Content-Length to trust).
-    bodyLimit({
-      maxSize: config.WX_BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new PayloadTooLargeError(`body larger than ${config.WX_BODY_LIMIT_BYTES} bytes`);
-      },
-    }),
-    // 3. The body itself.
+    // 2. The body, capped at WX_BODY_LIMIT_BYTES as it arrives (chunked bodies too).
     async (c) => {
       const mode = c.get('wxMode');
-      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      const bytes = await readBody(c, config.WX_BODY_LIMIT_BYTES);
       if (bytes.length === 0) throw new InputError('empty body');
       let xml: string;
       try {

@@ -14,7 +14,7 @@ import { type EventWorker, startEventWorker } from '../../jobs/events.ts';
 import { QUEUE_NAMES } from '../../jobs/queues.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createRedis } from '../../src/redis.ts';
+import { createRedis, redisReady } from '../../src/redis.ts';
 import { createApp } from '../../src/server/app.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
@@ -69,6 +69,7 @@ beforeAll(async () => {
   requestRedis = createRedis(TEST_REDIS_URL, 'request');
   serviceRedis = createRedis(TEST_REDIS_URL, 'service');
   workerRedis = createRedis(TEST_REDIS_URL, 'worker');
+  await redisReady(requestRedis);
   queue = new Queue(QUEUE_NAMES.events, { connection: requestRedis, prefix });
   const app = createApp({ config, log, redis: requestRedis, eventsQueue: queue });
   const port = await new Promise<number>((resolve) => {
@@ -105,6 +106,7 @@ describe.each(['plain', 'safe', 'compat'] as const)('subscribe pushed in %s mode
   it('becomes a followers row with the profile the fake holds', async () => {
     fake.push.configure({ mode });
     const result = await fake.push.newFollower({ qrScene: 4242 });
+    expect(result.attempts, JSON.stringify(result.attempts)).toHaveLength(1);
     expect(result.ok).toBe(true);
     expect(result.body).toBe('success');
     const row = await eventually(() => follower(result.openid), 'the followers row');

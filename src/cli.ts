@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBlacklistCommands } from './cli/blacklist.ts';
 import { registerDbCommands } from './cli/db.ts';
+import { registerDemoCommand } from './cli/demo.ts';
 import { registerDoctorCommand } from './cli/doctor.ts';
 import { registerFakeWeChatCommands } from './cli/fake-wechat.ts';
 import { registerRunsCommands } from './cli/runs.ts';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerBlacklistCommands(program);
   registerUserCommands(program);
   registerDoctorCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 

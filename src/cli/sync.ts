@@ -13,7 +13,7 @@ import { parsePayload, runSyncJob, type SyncResult } from '../../jobs/runner.ts'
 import { enqueueSync, followSyncJob } from '../../jobs/sync-queue.ts';
 import { openSyncRuntime } from '../../jobs/sync-runtime.ts';
 import { SYNC_JOB_NAMES, type SyncJobName, type SyncProgress } from '../../jobs/types.ts';
-import { loadConfig } from '../config.ts';
+import { type Config, loadConfig } from '../config.ts';
 import { InputError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { createRedis } from '../redis.ts';
@@ -69,7 +69,7 @@ export function payloadsFor(jobs: SyncJobName[], options: SyncOptions, now = new
 }
 
 /** One progress display for one or more jobs: bars on a TTY, periodic lines otherwise. */
-class ProgressView {
+export class ProgressView {
   private readonly bars?: cliProgress.MultiBar;
   private readonly bar = new Map<string, cliProgress.SingleBar>();
   private readonly started = new Map<string, number>();
@@ -130,7 +130,50 @@ class ProgressView {
   }
 }
 
-type Outcome = { name: SyncJobName; result?: SyncResult; error?: string; note?: string };
+export type Outcome = { name: SyncJobName; result?: SyncResult; error?: string; note?: string };
+
+/**
+ * Enqueues each job (or joins the one already queued or running), follows them all to their end
+ * through `view`, and returns one outcome per job (a failed job is an outcome, not a throw).
+ * `wxsync sync` and `wxsync demo` both run their syncs this way.
+ */
+export async function runThroughQueue(
+  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
+  jobs: { name: SyncJobName; payload: Record<string, unknown> }[],
+  view: ProgressView,
+  say: (line: string) => void = console.log,
+): Promise<Outcome[]> {
+  const redis = createRedis(config.REDIS_URL, 'service', 'wxsync-sync-cli');
+  const queue = openQueue(QUEUE_NAMES.sync, redis, config.QUEUE_PREFIX);
+  try {
+    const enqueued: { name: SyncJobName; job: Job; joined: boolean }[] = [];
+    for (const { name, payload } of jobs) {
+      const { job, joined } = await enqueueSync(queue, name, payload);
+      say(
+        joined
+          ? `${name}: joining job ${job.id} (already queued or running)`
+          : `${name}: enqueued job ${job.id}`,
+      );
+      enqueued.push({ name, job, joined });
+    }
+    if ((await queue.getWorkersCount()) === 0) {
+      say('no worker is running yet: the jobs wait for `wxsync worker` (or use --inline)');
+    }
+    const settled = await Promise.allSettled(
+      enqueued.map(({ job }) => followSyncJob(job, redis, config.QUEUE_PREFIX, (p) => view.update(p))),
+    );
+    return settled.map((s, i) => {
+      const { name, joined } = enqueued[i] as (typeof enqueued)[number];
+      const note = joined ? 'joined a run already queued' : undefined;
+      return s.status === 'fulfilled'
+        ? { name, result: s.value, note }
+        : { name, error: s.reason instanceof Error ? s.reason.message : String(s.reason) };
+    });
+  } finally {
+    await queue.close();
+    await redis.quit().catch(() => undefined);
+  }
+}
 
 function printSummary(outcomes: Outcome[], startedAt: number): void {
   console.log(`\nsync summary (${((Date.now() - startedAt) / 1000).toFixed(1)} s):`);
@@ -188,40 +231,7 @@ export function registerSyncCommands(program: Command): void {
             await runtime.close();
           }
         } else {
-          const redis = createRedis(config.REDIS_URL, 'service', 'wxsync-sync-cli');
-          const queue = openQueue(QUEUE_NAMES.sync, redis, config.QUEUE_PREFIX);
-          try {
-            const enqueued: { name: SyncJobName; job: Job; joined: boolean }[] = [];
-            for (const { name, payload } of jobs) {
-              const { job, joined } = await enqueueSync(queue, name, payload);
-              console.log(
-                joined
-                  ? `${name}: joining job ${job.id} (already queued or running)`
-                  : `${name}: enqueued job ${job.id}`,
-              );
-              enqueued.push({ name, job, joined });
-            }
-            if ((await queue.getWorkersCount()) === 0) {
-              console.log('no worker is running yet: the jobs wait for `wxsync worker` (or use --inline)');
-            }
-            const settled = await Promise.allSettled(
-              enqueued.map(({ job }) =>
-                followSyncJob(job, redis, config.QUEUE_PREFIX, (p) => view.update(p)),
-              ),
-            );
-            settled.forEach((s, i) => {
-              const { name, joined } = enqueued[i] as (typeof enqueued)[number];
-              const note = joined ? 'joined a run already queued' : undefined;
-              outcomes.push(
-                s.status === 'fulfilled'
-                  ? { name, result: s.value, note }
-                  : { name, error: s.reason instanceof Error ? s.reason.message : String(s.reason) },
-              );
-            });
-          } finally {
-            await queue.close();
-            await redis.quit().catch(() => undefined);
-          }
+          outcomes.push(...(await runThroughQueue(config, jobs, view)));
         }
       } finally {
         view.stop();

@@ -4,7 +4,7 @@
  * profiles stored before the kill. Once through `wxsync sync --inline` (a restart of the CLI), once
  * through BullMQ (the killed worker's job stalls and another worker resumes it).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openQueue, QUEUE_NAMES } from '../../jobs/queues.ts';
@@ -13,6 +13,7 @@ import { enqueueSync } from '../../jobs/sync-queue.ts';
 import { createSyncWorker } from '../../jobs/sync-worker.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
+import { spawnNode, until } from '../support/processes.ts';
 import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from './support.ts';
 
 const FOLLOWERS = 25_001;
@@ -30,30 +31,7 @@ beforeAll(async () => {
 });
 afterAll(async () => env?.close());
 
-function spawnChild(args: string[]): {
-  child: ChildProcess;
-  output: () => string;
-  exit: Promise<number | null>;
-} {
-  const child = spawn(process.execPath, args, { cwd: process.cwd(), env: env.childEnv(), stdio: 'pipe' });
-  let out = '';
-  child.stdout?.on('data', (d) => {
-    out += String(d);
-  });
-  child.stderr?.on('data', (d) => {
-    out += String(d);
-  });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exit };
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const spawnChild = (args: string[]) => spawnNode(args, env.childEnv());
 
 const storedFollowers = () => env.t.db.follower.count();
 

@@ -2,9 +2,6 @@
  * /healthz and /readyz against real dependencies. Redis outage: a private redis-server this file
  * spawns on a free port is stopped and started again (the shared Redis on 6379 is never touched).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -13,42 +10,9 @@ import { healthRoutes } from '../../src/server/health.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
 import { type Harness, startHarness } from '../ops/harness.ts';
 import { adminSql, testDatabaseUrl } from '../support/db.ts';
+import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
 
 type Readyz = { status: string; checks: Record<string, { ok: boolean; error?: string; hint?: string }> };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-  });
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
-}
 
 let h: Harness;
 beforeAll(async () => {

@@ -1,0 +1,161 @@
+/**
+ * Shared pieces of the fault-tolerance suite: the environment (fresh database, fake platform, random
+ * queue prefix: test/jobs/support.ts), the "nothing lost, nothing duplicated" checks, pushing
+ * events through /wx the way WeChat does (resending the identical request until it is accepted),
+ * and the switch for the heavy variants.
+ */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { expect } from 'vitest';
+import { QUEUE_NAMES } from '../../jobs/queues.ts';
+import { followersJob } from '../../jobs/sync/followers.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { asUserInfo, canonicalJson, mirrorOf, type SyncTestEnv, sorted } from '../jobs/support.ts';
+import { TEST_WECHAT } from '../support/env.ts';
+
+/** `WXSYNC_HEAVY_TESTS=1` (npm run test:heavy): bigger accounts, longer runs. */
+export const HEAVY = process.env.WXSYNC_HEAVY_TESTS === '1';
+
+/** The validated configuration a child process built from `env.childEnv(extra)` would load. */
+export function configOf(env: SyncTestEnv, extra: Record<string, string> = {}): Config {
+  return loadConfig(env.childEnv(extra) as Record<string, string>);
+}
+
+/** Child-process environment for `wxsync serve` / `wxsync worker` in this suite. */
+export function chaosChildEnv(env: SyncTestEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return env.childEnv({
+    ...TEST_WECHAT,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ADMIN_TOKEN: '',
+    LOG_LEVEL: 'info',
+    ...extra,
+  });
+}
+
+/** The URL `wxsync serve` logged once listening (LOG_LEVEL info, JSON lines). */
+export function listeningUrl(lines: string[]): string | undefined {
+  for (const line of lines) {
+    if (!line.includes('wxsync server listening')) continue;
+    try {
+      return (JSON.parse(line) as { url: string }).url;
+    } catch {
+      // a pretty-printed or partial line: keep looking
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Adds the followers sync job with the product's attempts and a short backoff: the product waits
+ * 30 s then 60 s between attempts, which only stretches a test. What is under test is that an
+ * attempt that fails is retried and resumes, not how long BullMQ waits.
+ */
+export async function addFollowersJob(queue: Queue, jobId: string) {
+  return queue.add(
+    followersJob.name,
+    { trigger: 'test' },
+    { jobId, attempts: followersJob.retry.attempts, backoff: { type: 'fixed', delay: 300 } },
+  );
+}
+
+/** A producer on the test's Redis for the queues under `prefix`; `close` obliterates them. */
+export function openTestQueues(redisUrl: string, prefix: string) {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+  redis.on('error', () => undefined);
+  const events = new Queue(QUEUE_NAMES.events, { connection: redis, prefix });
+  const sync = new Queue(QUEUE_NAMES.sync, { connection: redis, prefix });
+  return {
+    redis,
+    events,
+    sync,
+    async close() {
+      for (const q of [events, sync]) {
+        await q.obliterate({ force: true }).catch(() => undefined);
+        await q.close().catch(() => undefined);
+      }
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * The mirror is exact: subscribed rows are exactly the platform's followers, each with the
+ * profile user/info gives (canonical JSON, byte for byte); unsubscribed rows are exactly
+ * `unsubscribed`; no row whose flag and unsubscribed_at disagree.
+ */
+export async function expectExactMirror(env: SyncTestEnv, unsubscribed: string[]): Promise<void> {
+  const m = await mirrorOf(env.t.db);
+  const following = sorted(env.fake.state.followerOpenids());
+  expect(m.subscribed.length).toBe(following.length);
+  expect(m.subscribed).toEqual(following);
+  expect(m.unsubscribed).toEqual(sorted(unsubscribed));
+  expect(m.inconsistent).toEqual([]);
+  const rows = await env.t.db.follower.findMany({ where: { subscribe: true } });
+  const wrong = rows
+    .filter((row) => canonicalJson(asUserInfo(row)) !== canonicalJson(env.fake.state.profile(row.openid)))
+    .map((row) => row.openid);
+  expect(wrong).toEqual([]);
+}
+
+export interface PushedEvent {
+  openid: string;
+  event: 'subscribe' | 'unsubscribe';
+  createTime: number;
+}
+
+/**
+ * Every pushed event was recorded exactly once in follower_events (one row per distinct push,
+ * nothing extra) and processed (processed_at set).
+ */
+export async function expectEventsOnce(env: SyncTestEnv, pushed: PushedEvent[]): Promise<void> {
+  const rows = await env.t.db.followerEvent.findMany({
+    select: { openid: true, event: true, createTime: true, processedAt: true },
+  });
+  const key = (e: { openid: string; event: string; createTime: number }) =>
+    `${e.openid}/${e.event}/${e.createTime}`;
+  const stored = rows.map((r) => key({ ...r, createTime: r.createTime.getTime() / 1000 })).sort();
+  expect(stored).toEqual(pushed.map(key).sort());
+  expect(rows.filter((r) => r.processedAt === null)).toEqual([]);
+}
+
+/** follower_events rows processed so far (tolerates a database blip: -1). */
+export async function processedEvents(env: SyncTestEnv): Promise<number> {
+  return env.t.db.followerEvent.count({ where: { processedAt: { not: null } } }).catch(() => -1);
+}
+
+export interface Delivery {
+  /** HTTP status of every attempt (0: no answer / connection refused). */
+  statuses: number[];
+}
+
+/**
+ * Delivers one push like WeChat, but patiently: the identical request (same body, signature,
+ * nonce) is resent until /wx answers 2xx or `deadlineMs` passes. WeChat itself gives up after 3
+ * retries; a longer loop lets a test outlast an outage and still demand that nothing is lost.
+ */
+export async function deliver(
+  request: { url: string; body: string },
+  opts: { deadlineMs: number; timeoutMs?: number; pauseMs?: number },
+): Promise<Delivery> {
+  const statuses: number[] = [];
+  const deadline = Date.now() + opts.deadlineMs;
+  for (;;) {
+    try {
+      const res = await fetch(request.url, {
+        method: 'POST',
+        headers: { 'content-type': 'text/xml' },
+        body: request.body,
+        signal: AbortSignal.timeout(opts.timeoutMs ?? 2_000),
+      });
+      await res.text();
+      statuses.push(res.status);
+      if (res.ok) return { statuses };
+    } catch {
+      statuses.push(0);
+    }
+    if (Date.now() > deadline)
+      throw new Error(`push not accepted before the deadline: ${statuses.join(',')}`);
+    await new Promise((r) => setTimeout(r, opts.pauseMs ?? 100));
+  }
+}

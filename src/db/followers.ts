@@ -4,8 +4,10 @@
  *
  * `updated_at` moves only when a stored value changes, so analysts can ask "what changed today".
  */
+
+import { Prisma } from '../generated/prisma/client.ts';
 import type { UserInfo } from '../wechat/schemas.ts';
-import type { Db } from './client.ts';
+import { bulkQuery, type Db } from './client.ts';
 
 export interface UpsertResult {
   /** Rows that did not exist before. */
@@ -25,9 +27,10 @@ function lastByOpenid(infos: UserInfo[]): UserInfo[] {
   return [...new Map(infos.map((info) => [info.openid, info])).values()];
 }
 
-type CountRow = { inserted: bigint; changed: bigint; total: bigint };
+/** count(*) arrives as a string from pg (int8). */
+type CountRow = { inserted: string; changed: string; total: string };
 const toResult = (rows: CountRow[]): UpsertResult => {
-  const row = rows[0] ?? { inserted: 0n, changed: 0n, total: 0n };
+  const row = rows[0] ?? { inserted: '0', changed: '0', total: '0' };
   const inserted = Number(row.inserted);
   const changed = Number(row.changed);
   return { inserted, changed, unchanged: Number(row.total) - inserted - changed };
@@ -59,7 +62,9 @@ export async function upsertFollowers(
 
 async function upsertFollowing(db: Db, infos: UserInfo[], at: Date): Promise<UpsertResult> {
   const col = <T>(pick: (i: UserInfo) => T) => infos.map(pick);
-  const rows = await db.$queryRaw<CountRow[]>`
+  const rows = await bulkQuery<CountRow>(
+    db,
+    Prisma.sql`
     WITH up AS (
       INSERT INTO followers AS f (openid, unionid, subscribe, nickname, sex, language, city, province, country,
         headimgurl, subscribe_time, remark, groupid, tagid_list, subscribe_scene, qr_scene, qr_scene_str,
@@ -101,12 +106,15 @@ async function upsertFollowing(db: Db, infos: UserInfo[], at: Date): Promise<Ups
     SELECT count(*) FILTER (WHERE inserted) AS inserted,
            count(*) FILTER (WHERE touched AND NOT inserted) AS changed,
            count(*) AS total
-    FROM up`;
+    FROM up`,
+  );
   return toResult(rows);
 }
 
 async function upsertLeft(db: Db, infos: UserInfo[], at: Date): Promise<UpsertResult> {
-  const rows = await db.$queryRaw<CountRow[]>`
+  const rows = await bulkQuery<CountRow>(
+    db,
+    Prisma.sql`
     WITH up AS (
       INSERT INTO followers AS f (openid, unionid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at)
       SELECT t.openid, t.unionid, false, ${at}, ${at}, ${at}, ${at}
@@ -125,7 +133,8 @@ async function upsertLeft(db: Db, infos: UserInfo[], at: Date): Promise<UpsertRe
     SELECT count(*) FILTER (WHERE inserted) AS inserted,
            count(*) FILTER (WHERE touched AND NOT inserted) AS changed,
            count(*) AS total
-    FROM up`;
+    FROM up`,
+  );
   return toResult(rows);
 }
 

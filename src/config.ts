@@ -58,7 +58,7 @@ export const ConfigSchema = z.object({
   WX_WELCOME_TEXT: optional(z.string().max(2000)),
 
   EVENT_WORKER_CONCURRENCY: positiveInt.default(8),
-  SYNC_BATCH_CONCURRENCY: positiveInt.default(4),
+  SYNC_BATCH_CONCURRENCY: positiveInt.default(8),
   /** Lifetime of a sync job's lock without a heartbeat: how long a killed worker blocks its job. */
   SYNC_LOCK_TTL_S: positiveInt.default(15),
   /** Bearer token for /admin; unset disables the admin routes. */

@@ -57,6 +57,13 @@ export const ConfigSchema = z.object({
   /** Passive reply sent to a new follower; unset = no reply (just "success"). */
   WX_WELCOME_TEXT: optional(z.string().max(2000)),
 
+  /**
+   * Port on which `wxsync worker` serves /metrics (bearer ADMIN_TOKEN) and /healthz; unset = none.
+   * Each process counts its own work (prom-client registries are per process): scrape the server
+   * for /wx and HTTP, the worker for syncs, rows upserted and its WeChat calls.
+   */
+  WORKER_METRICS_PORT: optional(port),
+
   EVENT_WORKER_CONCURRENCY: positiveInt.default(8),
   SYNC_BATCH_CONCURRENCY: positiveInt.default(8),
   /** Lifetime of a sync job's lock without a heartbeat: how long a killed worker blocks its job. */

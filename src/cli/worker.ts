@@ -14,6 +14,7 @@ import { InputError } from '../errors.ts';
 import { createLogger, type Log } from '../logger.ts';
 import { createRedis } from '../redis.ts';
 import { createWeChatClient, type WeChatClient } from '../wechat/client.ts';
+import { startWorkerMetrics } from './worker-metrics.ts';
 
 export interface WorkerContext {
   config: Config;
@@ -53,7 +54,7 @@ export const startEvents: Starter = (ctx) => {
 };
 
 /** Every consumer `wxsync worker` runs, in start order (closed in reverse). */
-export const STARTERS: Starter[] = [startEvents, startSyncWorker, startSyncScheduler];
+export const STARTERS: Starter[] = [startEvents, startSyncWorker, startSyncScheduler, startWorkerMetrics];
 
 export interface RunningWorkers {
   close(): Promise<void>;

@@ -7,7 +7,7 @@
  *   createApp(deps, { mount: [['/', healthRoutes(deps)], ['/admin', adminRoutes(deps)]] })
  */
 import type { Queue } from 'bullmq';
-import { Hono } from 'hono';
+import { type ErrorHandler, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Redis } from 'ioredis';
@@ -64,8 +64,18 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Hono<AppEnv>
     wantsText(c.req.path) ? c.text('not found', 404) : c.json({ error: 'not_found' }, 404),
   );
 
-  app.onError((error, c) => {
-    const log = c.get('log') ?? deps.log;
+  app.onError(errorHandler(deps.log));
+
+  return app;
+}
+
+/**
+ * The one mapping of errors to HTTP answers, for every app wxsync serves: our error families
+ * (status + safe message), Hono's HTTPException, unknown (logged, 500, no detail to the caller).
+ */
+export function errorHandler(fallbackLog: Log): ErrorHandler<AppEnv> {
+  return (error, c) => {
+    const log = c.get('log') ?? fallbackLog;
     const text = wantsText(c.req.path);
     if (error instanceof WxsyncError) {
       const level = error.status >= 500 ? 'error' : 'warn';
@@ -82,7 +92,5 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Hono<AppEnv>
     }
     log.error({ err: error }, 'unhandled error');
     return text ? c.text('internal error', 500) : c.json({ error: 'internal' }, 500);
-  });
-
-  return app;
+  };
 }

@@ -160,7 +160,8 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const seed = /^\d+$/.test(options.seed) ? Number(options.seed) : options.seed;
   const fake: FakeWeChat = await startFakeWeChat({
     followers: options.followers,
-    blacklist: Math.min(options.blacklist, options.followers),
+    // A blacklist is a small share of an account; a tiny demo account keeps most of its followers.
+    blacklist: Math.min(options.blacklist, Math.floor(options.followers / 5)),
     statsDays: options.statsDays,
     seed,
     appId: account.WECHAT_APP_ID,
@@ -173,21 +174,6 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   say(
     `  fake WeChat ${fake.url}: ${n(platform.followers)} followers, ${n(platform.blacklist)} blacklisted, statistics ${platform.statsFrom}..${platform.statsTo} (seed ${options.seed}, ${fake.state.generationMs.toFixed(0)} ms)`,
   );
-
-  const config = loadConfig({
-    ...account,
-    DATABASE_URL: database.url,
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: options.queuePrefix,
-    WECHAT_API_BASE: fake.url,
-    HOST: '127.0.0.1',
-    PORT: String(await choosePort(process.env.PORT)),
-    ADMIN_TOKEN: adminToken,
-    SCHEDULER_ENABLED: 'false',
-    EVENT_WORKER_CONCURRENCY: process.env.EVENT_WORKER_CONCURRENCY,
-    SYNC_BATCH_CONCURRENCY: process.env.SYNC_BATCH_CONCURRENCY,
-  });
-  const log = createLogger(options.verbose ? 'info' : 'warn', { name: 'wxsync-demo' });
 
   const stops: (() => Promise<void>)[] = [() => fake.close()];
   let stopped: Promise<void> | undefined;
@@ -205,6 +191,20 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   process.once('SIGTERM', interrupt);
 
   try {
+    const config = loadConfig({
+      ...account,
+      DATABASE_URL: database.url,
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: options.queuePrefix,
+      WECHAT_API_BASE: fake.url,
+      HOST: '127.0.0.1',
+      PORT: String(await choosePort(process.env.PORT)),
+      ADMIN_TOKEN: adminToken,
+      SCHEDULER_ENABLED: 'false',
+      EVENT_WORKER_CONCURRENCY: process.env.EVENT_WORKER_CONCURRENCY,
+      SYNC_BATCH_CONCURRENCY: process.env.SYNC_BATCH_CONCURRENCY,
+    });
+    const log = createLogger(options.verbose ? 'info' : 'warn', { name: 'wxsync-demo' });
     const server = await startServer(config, log);
     stops.push(() => server.close());
     fake.push.configure({ callbackUrl: `${server.url}/wx` });
@@ -282,6 +282,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       process.off('SIGTERM', interrupt);
       say(`\nserver, worker and fake platform keep running: open ${server.url}/admin/ ; Ctrl-C stops them`);
       await onShutdown(log, stopAll);
+      say('stopped');
     }
     return ok ? 0 : 1;
   } finally {

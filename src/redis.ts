@@ -17,6 +17,8 @@ export function createRedis(url: string, role: RedisRole, name = `wxsync-${role}
     case 'request':
       return new Redis(url, {
         ...common,
+        // Concurrent pushes' commands leave in one write per event-loop tick instead of one each.
+        enableAutoPipelining: true,
         enableOfflineQueue: false,
         maxRetriesPerRequest: 1,
         retryStrategy: (times) => Math.min(times * 200, 2000),

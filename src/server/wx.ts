@@ -14,21 +14,16 @@ import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { type Context, Hono } from 'hono';
 import type { Redis } from 'ioredis';
-import {
-  dedupeKey,
-  EVENT_JOB,
-  EVENT_JOB_OPTIONS,
-  type EventJobPayload,
-  WxMessage,
-} from '../../jobs/events.ts';
+import { WxMessage } from '../../jobs/events.ts';
 import { type Config, ConfigError } from '../config.ts';
-import { InputError, UnavailableError, WxsyncError } from '../errors.ts';
+import { InputError, WxsyncError } from '../errors.ts';
 import type { Log } from '../logger.ts';
 import { wxEvents } from '../metrics.ts';
 import { encryptedReply, WeChatCrypto } from '../wechat/crypto.ts';
 import { SignatureError, signatureMatches } from '../wechat/signature.ts';
 import { buildXml, parseWeChatXml } from '../wechat/xml.ts';
 import { PayloadTooLargeError, readBody } from './body.ts';
+import { createPushEnqueuer } from './enqueue.ts';
 
 export { PayloadTooLargeError };
 
@@ -60,14 +55,6 @@ const REDIS_BUDGET_MS = 2000;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function withBudget<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UnavailableError(`${what} did not answer in time`)), REDIS_BUDGET_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
   const { config } = deps;
   const token = config.WECHAT_TOKEN;
@@ -75,7 +62,19 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
     config.WECHAT_ENCODING_AES_KEY === undefined
       ? undefined
       : new WeChatCrypto(config.WECHAT_ENCODING_AES_KEY, config.WECHAT_APP_ID);
-  const dedupePrefix = `${config.QUEUE_PREFIX}:wx-dedupe:`;
+  /**
+   * Three guards against WeChat's retries becoming two applied events: a Redis SET NX window per
+   * push (outlives the job's completion and removal), deterministic job ids, and the unique key
+   * of follower_events in the worker. BullMQ's own `deduplication` option would only repeat the
+   * SET NX window at twice the cost of every enqueue. Pushes are group-committed (enqueue.ts).
+   */
+  const { enqueueOnce } = createPushEnqueuer({
+    redis: deps.redis,
+    queue: deps.eventsQueue,
+    dedupePrefix: `${config.QUEUE_PREFIX}:wx-dedupe:`,
+    dedupeTtlS: config.WX_DEDUPE_TTL_S,
+    budgetMs: REDIS_BUDGET_MS,
+  });
   const app = new Hono<WxEnv>();
 
   app.get('/', (c) => {
@@ -153,43 +152,6 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
       );
     }
     return parsed.data;
-  }
-
-  /**
-   * Three guards against WeChat's retries becoming two jobs: a Redis SET NX window (outlives the
-   * job's completion and removal), BullMQ's own deduplication id and job id (same key), and the
-   * unique key of follower_events in the worker. Returns false for a duplicate.
-   */
-  async function enqueueOnce(message: WxMessage, receivedAt: Date): Promise<boolean> {
-    const key = dedupeKey(message);
-    const redisKey = dedupePrefix + key;
-    let claimed: string | null;
-    try {
-      claimed = await withBudget(deps.redis.set(redisKey, '1', 'EX', config.WX_DEDUPE_TTL_S, 'NX'), 'Redis');
-    } catch (error) {
-      throw error instanceof UnavailableError
-        ? error
-        : new UnavailableError('Redis unavailable', { cause: error });
-    }
-    if (claimed === null) return false;
-    const payload: EventJobPayload = { message, receivedAt: receivedAt.toISOString() };
-    try {
-      await withBudget(
-        deps.eventsQueue.add(EVENT_JOB, payload, {
-          ...EVENT_JOB_OPTIONS,
-          jobId: `wx-${key}`,
-          deduplication: { id: key, ttl: config.WX_DEDUPE_TTL_S * 1000 },
-        }),
-        'the events queue',
-      );
-    } catch (error) {
-      // Release the claim so WeChat's retry can enqueue it; losing the push would be worse.
-      await deps.redis.del(redisKey).catch(() => undefined);
-      throw error instanceof UnavailableError
-        ? error
-        : new UnavailableError('events queue unavailable', { cause: error });
-    }
-    return true;
   }
 
   /** `success`, or the welcome text on subscribe when configured (encrypted in safe mode). */

@@ -10,7 +10,7 @@ import { serve } from '@hono/node-server';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EventWorker, startEventWorker } from '../../jobs/events.ts';
+import { type EventWorker, queuedPushes, startEventWorker } from '../../jobs/events.ts';
 import { QUEUE_NAMES } from '../../jobs/queues.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -47,10 +47,9 @@ async function eventually<T>(
   }
 }
 
+/** The jobs carrying `openid`'s pushes, one entry per push (a batch job may carry several). */
 const jobsFor = async (openid: string) =>
-  (await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).filter(
-    (j) => j?.data?.message?.FromUserName === openid,
-  );
+  (await queuedPushes(queue)).filter((q) => q.push.message.FromUserName === openid).map((q) => q.job);
 
 beforeAll(async () => {
   tdb = await freshDatabase();
@@ -134,7 +133,7 @@ describe.each(['plain', 'safe', 'compat'] as const)('subscribe pushed in %s mode
 });
 
 describe('WeChat retries', () => {
-  it('the same push delivered 4 times yields one job, one user/info call and one event row', async () => {
+  it('the same push delivered 4 times yields one queued push, one user/info call and one event row', async () => {
     fake.push.configure({ mode: 'safe' });
     const [openid] = fake.state.addFollowers(1);
     const createTime = Math.floor(Date.now() / 1000) - 5;
@@ -205,7 +204,7 @@ describe('worker failures', () => {
       const result = await fake.push.newFollower();
       const failed = await eventually(async () => {
         const jobs = await queue.getFailed();
-        return jobs.find((j) => j.data.message.FromUserName === result.openid);
+        return jobs.find((j) => j.data.message?.FromUserName === result.openid);
       }, 'the failed job');
       expect(failed.failedReason).toMatch(/48001/);
       expect(failed.attemptsMade).toBe(1);

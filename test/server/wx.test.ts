@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { queuedPushes } from '../../jobs/events.ts';
 import { QUEUE_NAMES } from '../../jobs/queues.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wxEvents } from '../../src/metrics.ts';
@@ -52,17 +53,9 @@ beforeEach(async () => {
   if (keys.length > 0) await redis.del(...keys);
 });
 
-const jobCount = async () => {
-  const counts = await queue.getJobCounts(
-    'waiting',
-    'active',
-    'delayed',
-    'completed',
-    'failed',
-    'prioritized',
-  );
-  return Object.values(counts).reduce((a, b) => a + b, 0);
-};
+/** Pushes queued, whichever job carries them (/wx group-commits concurrent pushes into one job). */
+const pushCount = async () => (await queuedPushes(queue)).length;
+const messages = async () => (await queuedPushes(queue)).map((p) => p.push.message);
 
 const post = async (
   target: ReturnType<typeof createApp>,
@@ -110,9 +103,9 @@ describe('POST /wx (plaintext mode)', () => {
     const res = await post(app, plainQuery().query, xml);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('success');
-    const jobs = await queue.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed']);
-    expect(jobs).toHaveLength(1);
-    const message = jobs[0]?.data.message;
+    const queued = await queuedPushes(queue);
+    expect(queued).toHaveLength(1);
+    const message = queued[0]?.push.message;
     expect(message).toMatchObject({
       FromUserName: 'o-plain-1',
       MsgType: 'event',
@@ -120,8 +113,8 @@ describe('POST /wx (plaintext mode)', () => {
       EventKey: 'qrscene_123123',
       Ticket: 'gQH47joAAAAAAAAAASxod',
     });
-    expect(typeof message.CreateTime).toBe('string');
-    expect(jobs[0]?.opts.attempts).toBeGreaterThan(1);
+    expect(typeof message?.CreateTime).toBe('string');
+    expect(queued[0]?.job.opts.attempts).toBeGreaterThan(1);
   });
 
   it('enqueues other messages too (text with a 64-bit MsgId, unsubscribe, CLICK)', async () => {
@@ -134,33 +127,30 @@ describe('POST /wx (plaintext mode)', () => {
       (await post(app, plainQuery().query, subscribeXml('o-plain-2', { Event: 'CLICK', EventKey: 'MENU_1' })))
         .status,
     ).toBe(200);
-    const jobs = await queue.getJobs(['waiting', 'prioritized']);
-    expect(jobs.map((j) => j.data.message.Event ?? j.data.message.MsgType).sort()).toEqual([
-      'CLICK',
-      'text',
-      'unsubscribe',
-    ]);
-    expect(jobs.find((j) => j.data.message.MsgType === 'text')?.data.message.MsgId).toBe(msgId);
+    const queued = await messages();
+    expect(queued.map((m) => m.Event ?? m.MsgType).sort()).toEqual(['CLICK', 'text', 'unsubscribe']);
+    expect(queued.find((m) => m.MsgType === 'text')?.MsgId).toBe(msgId);
   });
 
-  it('turns the same push delivered 4 times (WeChat retries, new timestamp/nonce) into one job', async () => {
+  it('turns the same push delivered 4 times (WeChat retries, new timestamp/nonce) into one queued push', async () => {
     const xml = subscribeXml('o-retry');
     for (let i = 0; i < 4; i++) {
       const res = await post(app, plainQuery().query, xml);
       expect(res.status).toBe(200);
       expect(await res.text()).toBe('success');
     }
-    expect(await jobCount()).toBe(1);
+    expect(await pushCount()).toBe(1);
   });
 
   it('still refuses a retry after the first job was completed and removed (Redis window)', async () => {
     const xml = subscribeXml('o-retry-2');
     await post(app, plainQuery().query, xml);
-    const [job] = await queue.getJobs(['waiting', 'prioritized']);
-    await job?.remove();
-    expect(await jobCount()).toBe(0);
+    const queued = await queuedPushes(queue);
+    expect(queued).toHaveLength(1);
+    for (const { job } of queued) await job.remove();
+    expect(await pushCount()).toBe(0);
     await post(app, plainQuery().query, xml);
-    expect(await jobCount()).toBe(0);
+    expect(await pushCount()).toBe(0);
   });
 
   it('replies the welcome text on subscribe when configured (and only then)', async () => {
@@ -184,8 +174,8 @@ describe('POST /wx (safe and compatible mode)', () => {
     const res = await post(app, query, body);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('success');
-    const [job] = await queue.getJobs(['waiting', 'prioritized']);
-    expect(job?.data.message).toMatchObject({
+    const [message] = await messages();
+    expect(message).toMatchObject({
       FromUserName: 'o-aes-1',
       Event: 'subscribe',
       EventKey: 'qrscene_7',
@@ -197,8 +187,8 @@ describe('POST /wx (safe and compatible mode)', () => {
     expect(body).toContain('<FromUserName>');
     const res = await post(app, query, body);
     expect(res.status).toBe(200);
-    const [job] = await queue.getJobs(['waiting', 'prioritized']);
-    expect(job?.data.message.FromUserName).toBe('o-compat');
+    const [message] = await messages();
+    expect(message?.FromUserName).toBe('o-compat');
   });
 
   it('encrypts the welcome reply in safe mode (verifiable MsgSignature, seconds TimeStamp)', async () => {
@@ -222,7 +212,7 @@ describe('POST /wx (safe and compatible mode)', () => {
     const wrongApp = aesPush(subscribeXml('o-aes-other'), { crypto: other });
     const res = await post(app, wrongApp.query, wrongApp.body);
     expect(res.status).toBe(400);
-    expect(await jobCount()).toBe(0);
+    expect(await pushCount()).toBe(0);
   });
 
   it('refuses a safe-mode push when no EncodingAESKey is configured (500, config problem)', async () => {
@@ -236,7 +226,7 @@ describe('POST /wx (safe and compatible mode)', () => {
     const res = await post(plainOnly, query, body);
     expect(res.status).toBe(500);
     expect(await res.text()).not.toMatch(/abcdefghijklmnopqrstuvwxyz/);
-    expect(await jobCount()).toBe(0);
+    expect(await pushCount()).toBe(0);
   });
 });
 
@@ -333,11 +323,11 @@ describe('hostile input: each refused with its 4xx, nothing enqueued, service go
     const body = await res.text();
     expect(body).not.toMatch(/\bat .*\.(ts|js):\d+/); // no stack trace
     expect(body).not.toContain('root:');
-    expect(await jobCount()).toBe(0);
+    expect(await pushCount()).toBe(0);
     // A valid push right after is still served.
     const ok = await post(app, plainQuery().query, valid());
     expect(ok.status).toBe(200);
-    expect(await jobCount()).toBe(1);
+    expect(await pushCount()).toBe(1);
   });
 });
 

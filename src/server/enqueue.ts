@@ -1,0 +1,154 @@
+/**
+ * How /wx hands an accepted push to the `events` queue: claim it once, then group-commit it.
+ *
+ * Every push is claimed with its own `SET NX EX` (the dedupe window; ioredis auto-pipelines the
+ * claims of concurrent pushes into one write). The BullMQ write is the expensive part (a Lua
+ * script per job plus BullMQ's JS per call), so it is shared: when no write is in flight, the
+ * pushes claimed so far leave at once (after the current I/O phase, so no added latency at low
+ * load); while one is in flight, newcomers wait and then leave together as ONE job (at most
+ * MAX_PUSHES_PER_JOB pushes each, several jobs in one addBulk round trip when more piled up).
+ * A push that is alone becomes the classic single-push job `wx-<key>`.
+ *
+ * A push's promise resolves only once the job holding it is written in Redis, so /wx never answers
+ * `success` for a push it could still lose; when the write fails (or outlasts the budget) every
+ * push of that write is rejected with UnavailableError and its claim released, so WeChat's retry
+ * is accepted again (503 -> retry): nothing lost. A write that timed out may still land; the retry
+ * then queues the push a second time and follower_events' unique key keeps it from being applied
+ * twice.
+ */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  batchPushJob,
+  dedupeKey,
+  type EventJobPayload,
+  type EventJobSpec,
+  MAX_PUSHES_PER_JOB,
+  singlePushJob,
+  type WxMessage,
+} from '../../jobs/events.ts';
+import { UnavailableError } from '../errors.ts';
+
+export interface PushEnqueuerOptions {
+  redis: Redis;
+  queue: Queue;
+  /** Dedupe keys live at `<dedupePrefix><key>`. */
+  dedupePrefix: string;
+  /** How long a claimed push refuses its retries (outlives the job's completion and removal). */
+  dedupeTtlS: number;
+  /** How long one Redis call (a claim, a write) may take before the push is answered 503. */
+  budgetMs: number;
+  maxPushesPerJob?: number;
+}
+
+export interface PushEnqueuer {
+  /** True: the push is now in the queue. False: a duplicate (already claimed). Throws UnavailableError. */
+  enqueueOnce(message: WxMessage, receivedAt: Date): Promise<boolean>;
+}
+
+interface Waiting {
+  key: string;
+  push: EventJobPayload;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** Rejects with UnavailableError after `ms`; one timer per call (so per write, not per push). */
+function withBudget<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UnavailableError(`${what} did not answer in time`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const unavailable = (error: unknown, what: string) =>
+  error instanceof UnavailableError ? error : new UnavailableError(`${what} unavailable`, { cause: error });
+
+export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
+  const { redis, queue, dedupePrefix, dedupeTtlS, budgetMs } = options;
+  const maxPerJob = options.maxPushesPerJob ?? MAX_PUSHES_PER_JOB;
+  let waiting: Waiting[] = [];
+  let writing = false;
+  let scheduled = false;
+
+  function jobsFor(batch: Waiting[]): EventJobSpec[] {
+    const jobs: EventJobSpec[] = [];
+    for (let i = 0; i < batch.length; i += maxPerJob) {
+      const group = batch.slice(i, i + maxPerJob);
+      jobs.push(
+        group.length === 1 && group[0]
+          ? singlePushJob(group[0].push, group[0].key)
+          : batchPushJob(
+              group.map((w) => w.push),
+              group.map((w) => w.key),
+            ),
+      );
+    }
+    return jobs;
+  }
+
+  async function write(batch: Waiting[]): Promise<void> {
+    const jobs = jobsFor(batch);
+    const [only] = jobs;
+    const added: Promise<unknown> =
+      jobs.length === 1 && only ? queue.add(only.name, only.data, only.opts) : queue.addBulk(jobs);
+    await withBudget(added, budgetMs, 'the events queue');
+  }
+
+  /** Writes everything waiting; when the write settles, whatever piled up meanwhile goes next. */
+  function flush(): void {
+    scheduled = false;
+    if (writing || waiting.length === 0) return;
+    const batch = waiting;
+    waiting = [];
+    writing = true;
+    write(batch)
+      .then(
+        () => {
+          for (const w of batch) w.resolve();
+        },
+        (error: unknown) => {
+          const failure = unavailable(error, 'events queue');
+          for (const w of batch) w.reject(failure);
+        },
+      )
+      .finally(() => {
+        writing = false;
+        flush();
+      });
+  }
+
+  function submit(key: string, push: EventJobPayload): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      waiting.push({ key, push, resolve, reject });
+      if (!writing && !scheduled) {
+        scheduled = true;
+        // After the current I/O phase: pushes whose claims came back in the same read go together.
+        setImmediate(flush);
+      }
+    });
+  }
+
+  return {
+    async enqueueOnce(message, receivedAt) {
+      const key = dedupeKey(message);
+      const redisKey = dedupePrefix + key;
+      let claimed: string | null;
+      try {
+        claimed = await withBudget(redis.set(redisKey, '1', 'EX', dedupeTtlS, 'NX'), budgetMs, 'Redis');
+      } catch (error) {
+        throw unavailable(error, 'Redis');
+      }
+      if (claimed === null) return false;
+      try {
+        await submit(key, { message, receivedAt: receivedAt.toISOString() });
+      } catch (error) {
+        // Release the claim so WeChat's retry can enqueue it; losing the push would be worse.
+        await redis.del(redisKey).catch(() => undefined);
+        throw error;
+      }
+      return true;
+    },
+  };
+}

@@ -8,9 +8,12 @@ import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  batchPushJob,
   dedupeKey,
+  EVENT_BATCH_JOB,
   EVENT_JOB,
   type EventJobDeps,
+  type EventJobSpec,
   eventName,
   processEventJob,
   run,
@@ -152,5 +155,82 @@ describe('run / processEventJob', () => {
     }
     // The transient one succeeds on its next attempt.
     expect(await processEventJob(job, deps)).toBe('applied');
+  });
+
+  const batchJob = (pushes: unknown[]) =>
+    ({ id: 'wxb-test', name: EVENT_BATCH_JOB, data: { pushes } }) as unknown as Job;
+
+  it('applies a batch push by push; a failed hand-over fails the batch for a retry that converges', async () => {
+    const [, , , a = '', b = ''] = fake.state.followerOpenids();
+    const pushes = [
+      payloadFor({ ...base, FromUserName: a, CreateTime: '1700000400' }),
+      payloadFor({ ...base, FromUserName: 'o-unknown-to-wechat', CreateTime: '1700000400' }),
+      payloadFor({ ...base, FromUserName: b, CreateTime: '1700000400' }),
+    ];
+    const before = fake.calls.count('user/info');
+    const failing = await processEventJob(batchJob(pushes), {
+      ...deps,
+      requeue: async () => {
+        throw new Error('Redis went away');
+      },
+    }).catch((e: unknown) => e);
+    // Retryable: BullMQ runs the batch again; nothing of the failed push is lost meanwhile.
+    expect(failing).toBeInstanceOf(Error);
+    expect(failing).not.toBeInstanceOf(UnrecoverableError);
+    expect(
+      await tdb.db.followerEvent.count({ where: { openid: { in: [a, b] }, processedAt: { not: null } } }),
+    ).toBe(2);
+
+    const handed: EventJobSpec[] = [];
+    const result = await processEventJob(batchJob(pushes), {
+      ...deps,
+      requeue: async (jobs) => {
+        handed.push(...jobs);
+      },
+    });
+    expect(result).toEqual({ applied: 0, recorded: 0, already_processed: 2, requeued: 1 });
+    expect(handed).toEqual([
+      {
+        name: EVENT_JOB,
+        data: pushes[1],
+        opts: expect.objectContaining({ jobId: `wx-${dedupeKey(pushes[1]?.message as WxMessage)}` }),
+      },
+    ]);
+    // a and b were fetched once (first run), the unknown one once per run.
+    expect(fake.calls.count('user/info') - before).toBe(4);
+  });
+
+  it('hands an invalid push of a batch to its own job, where it fails with its reason', async () => {
+    const [, , , , , c = ''] = fake.state.followerOpenids();
+    const good = payloadFor({ ...base, FromUserName: c, CreateTime: '1700000500' });
+    const bad = { message: { FromUserName: 'x' }, receivedAt: 'yesterday' };
+    const handed: EventJobSpec[] = [];
+    const result = await processEventJob(batchJob([good, bad]), {
+      ...deps,
+      requeue: async (jobs) => {
+        handed.push(...jobs);
+      },
+    });
+    expect(result).toMatchObject({ applied: 1, requeued: 1 });
+    expect(handed).toHaveLength(1);
+    expect(handed[0]?.opts.jobId).toMatch(/^wx-invalid-[0-9a-f]{40}$/);
+    const own = { name: handed[0]?.name, data: handed[0]?.data } as unknown as Job;
+    const error = await processEventJob(own, deps).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnrecoverableError);
+    expect(String((error as Error).message)).toMatch(/invalid events payload/);
+  });
+
+  it('refuses a batch job whose payload is not a list of pushes (UnrecoverableError)', async () => {
+    const job = { name: EVENT_BATCH_JOB, data: { pushes: [] } } as unknown as Job;
+    await expect(processEventJob(job, deps)).rejects.toBeInstanceOf(UnrecoverableError);
+  });
+
+  it('gives a batch a job id derived from its pushes (a replayed write is one job)', () => {
+    const p = [payloadFor(base), payloadFor({ ...base, FromUserName: 'o-2' })];
+    const keys = p.map((x) => dedupeKey(x.message));
+    const id = batchPushJob(p, keys).opts.jobId;
+    expect(id).toMatch(/^wxb-[0-9a-f]{40}$/);
+    expect(batchPushJob(p, keys).opts.jobId).toBe(id);
+    expect(batchPushJob(p, [...keys].reverse()).opts.jobId).not.toBe(id);
   });
 });

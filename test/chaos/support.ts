@@ -12,6 +12,7 @@ import { followersJob } from '../../jobs/sync/followers.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { asUserInfo, canonicalJson, mirrorOf, type SyncTestEnv, sorted } from '../jobs/support.ts';
 import { TEST_WECHAT } from '../support/env.ts';
+import { until } from '../support/processes.ts';
 
 /** `WXSYNC_HEAVY_TESTS=1` (npm run test:heavy): bigger accounts, longer runs. */
 export const HEAVY = process.env.WXSYNC_HEAVY_TESTS === '1';
@@ -124,6 +125,23 @@ export async function processedEvents(env: SyncTestEnv): Promise<number> {
   return env.t.db.followerEvent.count({ where: { processedAt: { not: null } } }).catch(() => -1);
 }
 
+/**
+ * Waits until `expected` events are processed, or until the events queue has nothing left to run
+ * (then the caller's exact checks say what is missing, instead of a bare timeout).
+ */
+export async function settleEvents(env: SyncTestEnv, events: Queue, expected: number, timeoutMs = 120_000) {
+  await until(
+    `${expected} events to be applied (or the events queue to drain)`,
+    async () => {
+      if ((await processedEvents(env)) === expected) return true;
+      const counts = await events.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+      return Object.values(counts).every((n) => n === 0);
+    },
+    timeoutMs,
+    200,
+  );
+}
+
 export interface Delivery {
   /** HTTP status of every attempt (0: no answer / connection refused). */
   statuses: number[];
@@ -136,9 +154,13 @@ export interface Delivery {
  */
 export async function deliver(
   request: { url: string; body: string },
-  opts: { deadlineMs: number; timeoutMs?: number; pauseMs?: number },
+  opts: { deadlineMs: number; timeoutMs?: number; pauseMs?: number; onAttempt?: (status: number) => void },
 ): Promise<Delivery> {
   const statuses: number[] = [];
+  const note = (status: number) => {
+    statuses.push(status);
+    opts.onAttempt?.(status);
+  };
   const deadline = Date.now() + opts.deadlineMs;
   for (;;) {
     try {
@@ -149,10 +171,10 @@ export async function deliver(
         signal: AbortSignal.timeout(opts.timeoutMs ?? 2_000),
       });
       await res.text();
-      statuses.push(res.status);
+      note(res.status);
       if (res.ok) return { statuses };
     } catch {
-      statuses.push(0);
+      note(0);
     }
     if (Date.now() > deadline)
       throw new Error(`push not accepted before the deadline: ${statuses.join(',')}`);

@@ -116,7 +116,9 @@ try {
 }
 const wall = median(results.map((r) => r.wallMs)) / 1000;
 const copy = median(results.map((r) => r.copyMs)) / 1000;
-console.log(`\nFollower sync benchmark: ${fmt(followers)} followers, fake latency ${values.latency} ms per call`);
+console.log(
+  `\nFollower sync benchmark: ${fmt(followers)} followers, fake latency ${values.latency} ms per call`,
+);
 console.log(`sync wall time     ${fmt(wall, 1)} s (median of ${results.length})`);
 console.log(`followers/s        ${fmt(followers / wall)}`);
 console.log(`peak RSS           ${fmt(median(results.map((r) => r.peakRssMb)))} MB`);

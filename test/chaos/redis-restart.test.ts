@@ -124,5 +124,5 @@ describe('Redis restarted while /wx takes pushes', () => {
     expect(serve.child.exitCode).toBe(null);
     expect(worker.child.exitCode).toBe(null);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-  }, 240_000);
+  }, 300_000);
 });

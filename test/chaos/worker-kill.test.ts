@@ -150,5 +150,5 @@ describe('worker SIGKILL', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
     await kill(third);
-  });
+  }, 300_000);
 });

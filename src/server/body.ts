@@ -16,6 +16,7 @@ export class PayloadTooLargeError extends WxsyncError {
   readonly code = 'payload_too_large';
 }
 
+/** A web body (tests through `app.request`, other runtimes), capped as it arrives. */
 async function collect(chunks: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   let size = 0;
@@ -27,11 +28,58 @@ async function collect(chunks: AsyncIterable<Uint8Array>, maxBytes: number): Pro
   return Buffer.concat(parts, size);
 }
 
+/**
+ * The Node request, read with plain 'data'/'end' listeners: a push is one small chunk, and an
+ * async iterator (a generator and a promise per chunk) costs more than the read itself. When the
+ * cap is crossed, reading stops and the stream is paused: @hono/node-server drains (or, past its
+ * own limits, closes) an unread request body once the 413 has been sent, so the client reads it.
+ */
+function collectIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        done();
+        incoming.pause();
+        reject(new PayloadTooLargeError(`body larger than ${maxBytes} bytes`));
+        return;
+      }
+      parts.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size));
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    // The client went away before the end: nothing will come.
+    const onClose = () => {
+      done();
+      reject(new Error('request closed before its body ended'));
+    };
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('close', onClose);
+  });
+}
+
 export async function readBody(c: Context, maxBytes: number): Promise<Buffer> {
   const declared = Number(c.req.header('content-length'));
   if (declared > maxBytes) throw new PayloadTooLargeError(`body larger than ${maxBytes} bytes`);
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming) return collect(incoming, maxBytes);
+  // An already consumed request has nothing left to give (as a `for await` over it would find).
+  if (incoming) return incoming.readableEnded ? Buffer.alloc(0) : collectIncoming(incoming, maxBytes);
   const body = c.req.raw.body;
   return body ? collect(body, maxBytes) : Buffer.alloc(0);
 }

@@ -15,13 +15,6 @@
  * is accepted again (503 -> retry): nothing lost. A write that timed out may still land; the retry
  * then queues the push a second time and follower_events' unique key keeps it from being applied
  * twice.
- *
- * A claim is PENDING (short TTL) until its write landed, then QUEUED (the dedupe window). Only a
- * QUEUED claim makes a retry a duplicate; a retry that finds a PENDING one is answered 503. Why:
- * when Redis dies between the claim and the write, releasing the claim fails too, and a restarted
- * Redis (AOF) still holds it; were that claim final, every retry would be answered `success` as a
- * duplicate of a push that was never queued (the chaos suite lost pushes exactly so). A PENDING
- * claim expires on its own, and the next retry queues the push.
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -43,7 +36,10 @@ export interface PushEnqueuerOptions {
   dedupePrefix: string;
   /** How long a claimed push refuses its retries (outlives the job's completion and removal). */
   dedupeTtlS: number;
-  /** How long one Redis call (a claim, a write) may take before the push is answered 503. */
+  /**
+   * How long a push may wait for its job to be written (behind the write in flight, then its
+   * own) before it is answered 503. The claim is bounded by the connection's command timeout.
+   */
   budgetMs: number;
   maxPushesPerJob?: number;
 }
@@ -54,17 +50,15 @@ export interface PushEnqueuer {
 }
 
 interface Waiting {
+  /** performance.now() when the push joined the queue of writes. */
+  at: number;
   key: string;
   push: EventJobPayload;
   resolve(): void;
   reject(error: unknown): void;
 }
 
-/** Claim values: the push's write is in flight / the push is in the queue. */
-const PENDING = 'pending';
-const QUEUED = '1';
-
-/** Rejects with UnavailableError after `ms`; one timer per call (so per write, not per push). */
+/** Rejects with UnavailableError after `ms`; one timer per write, not per push. */
 function withBudget<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -72,6 +66,9 @@ function withBudget<T>(promise: Promise<T>, ms: number, what: string): Promise<T
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** A write gets at least this long, even for pushes that waited most of their budget. */
+const MIN_WRITE_MS = 250;
 
 const unavailable = (error: unknown, what: string) =>
   error instanceof UnavailableError ? error : new UnavailableError(`${what} unavailable`, { cause: error });
@@ -104,7 +101,9 @@ export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
     const [only] = jobs;
     const added: Promise<unknown> =
       jobs.length === 1 && only ? queue.add(only.name, only.data, only.opts) : queue.addBulk(jobs);
-    await withBudget(added, budgetMs, 'the events queue');
+    // The oldest push waited behind the previous write: the budget counts from when it arrived.
+    const waited = performance.now() - (batch[0]?.at ?? performance.now());
+    await withBudget(added, Math.max(MIN_WRITE_MS, budgetMs - waited), 'the events queue');
   }
 
   /** Writes everything waiting; when the write settles, whatever piled up meanwhile goes next. */
@@ -132,7 +131,7 @@ export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
 
   function submit(key: string, push: EventJobPayload): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      waiting.push({ key, push, resolve, reject });
+      waiting.push({ at: performance.now(), key, push, resolve, reject });
       if (!writing && !scheduled) {
         scheduled = true;
         // After the current I/O phase: pushes whose claims came back in the same read go together.
@@ -141,53 +140,23 @@ export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
     });
   }
 
-  // Outlives a write that uses its whole budget, so a claim in use is never taken twice.
-  const pendingTtlS = Math.max(1, Math.ceil((2 * budgetMs) / 1000));
-  /** Writes in flight in this process, by dedupe key: a concurrent copy of the push waits for its original. */
-  const inFlight = new Map<string, Promise<void>>();
-
   return {
     async enqueueOnce(message, receivedAt) {
       const key = dedupeKey(message);
       const redisKey = dedupePrefix + key;
-      let previous: string | null;
+      let claimed: string | null;
       try {
-        // SET NX GET (Redis >= 7): claims the push, or says what claim is already there.
-        previous = await withBudget(
-          redis.set(redisKey, PENDING, 'EX', pendingTtlS, 'NX', 'GET'),
-          budgetMs,
-          'Redis',
-        );
+        claimed = await redis.set(redisKey, '1', 'EX', dedupeTtlS, 'NX');
       } catch (error) {
         throw unavailable(error, 'Redis');
       }
-      if (previous === QUEUED) return false;
-      if (previous !== null) {
-        const original = inFlight.get(key);
-        if (original === undefined) {
-          // Another process is queueing it, or a Redis crash orphaned the claim: WeChat retries.
-          throw new UnavailableError('an earlier delivery of this push is not queued yet');
-        }
-        await original;
-        return false;
-      }
-      const queued = (async () => {
-        try {
-          await submit(key, { message, receivedAt: receivedAt.toISOString() });
-        } catch (error) {
-          // Release the claim so WeChat's retry can enqueue it; losing the push would be worse.
-          await redis.del(redisKey).catch(() => undefined);
-          throw error;
-        }
-        // The push is queued. If this fails the PENDING claim expires and a later retry queues the
-        // push again (follower_events' unique key keeps it from being applied twice).
-        await redis.set(redisKey, QUEUED, 'EX', dedupeTtlS).catch(() => undefined);
-      })();
-      inFlight.set(key, queued);
+      if (claimed === null) return false;
       try {
-        await queued;
-      } finally {
-        inFlight.delete(key);
+        await submit(key, { message, receivedAt: receivedAt.toISOString() });
+      } catch (error) {
+        // Release the claim so WeChat's retry can enqueue it; losing the push would be worse.
+        await redis.del(redisKey).catch(() => undefined);
+        throw error;
       }
       return true;
     },

@@ -19,6 +19,7 @@ import { type Config, ConfigError } from '../config.ts';
 import { InputError, WxsyncError } from '../errors.ts';
 import type { Log } from '../logger.ts';
 import { wxEvents } from '../metrics.ts';
+import { REQUEST_COMMAND_TIMEOUT_MS } from '../redis.ts';
 import { encryptedReply, WeChatCrypto } from '../wechat/crypto.ts';
 import { SignatureError, signatureMatches } from '../wechat/signature.ts';
 import { buildXml, parseWeChatXml } from '../wechat/xml.ts';
@@ -50,8 +51,11 @@ export class UnsupportedMediaTypeError extends WxsyncError {
  */
 const XML_TYPES = new Set(['text/xml', 'application/xml', 'text/plain']);
 
-/** How long the request path waits for Redis/BullMQ before answering 503 (WeChat waits 5 s). */
-const REDIS_BUDGET_MS = 2000;
+/**
+ * How long a push waits for its job to be written before answering 503 (WeChat waits 5 s); the
+ * dedupe claim before it is bounded by the request connection's command timeout (as long).
+ */
+const REDIS_BUDGET_MS = REQUEST_COMMAND_TIMEOUT_MS;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -95,14 +95,18 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
   // Profiles fetched but not yet written, and how many batchget calls they came from.
   let buffer: UserInfo[] = [];
   let bufferedBatches = 0;
+  /** When the oldest batchget call whose answer sits in the buffer was sent. */
+  let bufferFetchedAt: Date | undefined;
   const flush = async () => {
     if (buffer.length === 0 && bufferedBatches === 0) return;
     const rows = buffer;
     const batches = bufferedBatches;
+    const fetchedAt = bufferFetchedAt;
     buffer = [];
     bufferedBatches = 0;
+    bufferFetchedAt = undefined;
     signal.throwIfAborted();
-    const r = await upsertFollowers(db, rows, { syncedAt: new Date() });
+    const r = await upsertFollowers(db, rows, { syncedAt: new Date(), fetchedAt });
     add('inserted', r.inserted);
     add('changed', r.changed);
     add('unchanged', r.unchanged);
@@ -133,7 +137,9 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
       }
       await forEachBounded(chunk(todo, BATCHGET_MAX), concurrency, async (batch) => {
         signal.throwIfAborted();
+        const askedAt = new Date();
         const infos = await batchGetUserInfo(wechat, batch);
+        if (bufferFetchedAt === undefined || askedAt < bufferFetchedAt) bufferFetchedAt = askedAt;
         add('batchgetCalls', 1);
         add('profiles', infos.length);
         add('missing', batch.length - infos.length);

@@ -41,26 +41,35 @@ const add = (a: UpsertResult, b: UpsertResult): UpsertResult => ({
   unchanged: a.unchanged + b.unchanged,
 });
 
+export interface UpsertOptions {
+  /** Stored as last_synced_at (and updated_at of changed rows). */
+  syncedAt: Date;
+  /**
+   * When WeChat was asked (before the call that returned these profiles, default syncedAt). An
+   * answer is older than an event recorded after that moment: an unsubscribe (or subscribe) push
+   * applied while a sync was fetching is not undone by the sync's stale answer.
+   */
+  fetchedAt?: Date;
+}
+
 /**
  * Stores profiles as WeChat returned them (user/info or batchget). Followers get every field
  * as it came and `unsubscribed_at` cleared; users who left come back as `{subscribe: 0, openid}`
  * only, so for them just the flag (and unionid, when present) changes and the last known profile stays.
  */
-export async function upsertFollowers(
-  db: Db,
-  infos: UserInfo[],
-  opts: { syncedAt: Date },
-): Promise<UpsertResult> {
+export async function upsertFollowers(db: Db, infos: UserInfo[], opts: UpsertOptions): Promise<UpsertResult> {
   const unique = lastByOpenid(infos);
   const following = unique.filter((i) => i.subscribe === 1);
   const left = unique.filter((i) => i.subscribe === 0);
+  const fetchedAt = opts.fetchedAt ?? opts.syncedAt;
   let result: UpsertResult = { inserted: 0, changed: 0, unchanged: 0 };
-  if (following.length > 0) result = add(result, await upsertFollowing(db, following, opts.syncedAt));
-  if (left.length > 0) result = add(result, await upsertLeft(db, left, opts.syncedAt));
+  if (following.length > 0)
+    result = add(result, await upsertFollowing(db, following, opts.syncedAt, fetchedAt));
+  if (left.length > 0) result = add(result, await upsertLeft(db, left, opts.syncedAt, fetchedAt));
   return result;
 }
 
-async function upsertFollowing(db: Db, infos: UserInfo[], at: Date): Promise<UpsertResult> {
+async function upsertFollowing(db: Db, infos: UserInfo[], at: Date, fetchedAt: Date): Promise<UpsertResult> {
   const col = <T>(pick: (i: UserInfo) => T) => infos.map(pick);
   const rows = await bulkQuery<CountRow>(
     db,
@@ -101,6 +110,8 @@ async function upsertFollowing(db: Db, infos: UserInfo[], at: Date): Promise<Ups
            EXCLUDED.qr_scene_str, NULL::timestamptz)
           THEN EXCLUDED.updated_at ELSE f.updated_at END,
         last_synced_at = EXCLUDED.last_synced_at
+      -- An unsubscribe recorded after WeChat was asked is newer than this answer.
+      WHERE f.subscribe OR f.unsubscribed_at IS NULL OR f.unsubscribed_at < ${fetchedAt}
       RETURNING (xmax = 0) AS inserted, updated_at = ${at} AS touched
     )
     SELECT count(*) FILTER (WHERE inserted) AS inserted,
@@ -111,7 +122,7 @@ async function upsertFollowing(db: Db, infos: UserInfo[], at: Date): Promise<Ups
   return toResult(rows);
 }
 
-async function upsertLeft(db: Db, infos: UserInfo[], at: Date): Promise<UpsertResult> {
+async function upsertLeft(db: Db, infos: UserInfo[], at: Date, fetchedAt: Date): Promise<UpsertResult> {
   const rows = await bulkQuery<CountRow>(
     db,
     Prisma.sql`
@@ -128,6 +139,8 @@ async function upsertLeft(db: Db, infos: UserInfo[], at: Date): Promise<UpsertRe
                             OR f.unionid IS DISTINCT FROM coalesce(EXCLUDED.unionid, f.unionid)
                           THEN EXCLUDED.updated_at ELSE f.updated_at END,
         last_synced_at = EXCLUDED.last_synced_at
+      -- A (re)subscribe recorded after WeChat was asked is newer than this answer.
+      WHERE NOT f.subscribe OR f.subscribe_time IS NULL OR f.subscribe_time < ${fetchedAt}
       RETURNING (xmax = 0) AS inserted, updated_at = ${at} AS touched
     )
     SELECT count(*) FILTER (WHERE inserted) AS inserted,

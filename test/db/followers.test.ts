@@ -108,3 +108,31 @@ describe('markUnlistedFollowersUnsubscribed', () => {
     expect(await t.db.follower.count({ where: { subscribe: true } })).toBe(1);
   });
 });
+
+describe('answers older than a recorded event', () => {
+  it('a profile fetched before an unsubscribe push does not resubscribe the user', async () => {
+    await upsertFollowers(t.db, [profile('oRace')], { syncedAt: t1 });
+    const asked = new Date('2026-03-01T00:00:00Z');
+    await markUnsubscribed(t.db, 'oRace', new Date('2026-03-01T00:00:05Z'));
+    await upsertFollowers(t.db, [profile('oRace')], {
+      syncedAt: new Date('2026-03-01T00:00:10Z'),
+      fetchedAt: asked,
+    });
+    expect((await t.db.follower.findUniqueOrThrow({ where: { openid: 'oRace' } })).subscribe).toBe(false);
+    // An answer fetched after the unsubscribe (the user came back) does count.
+    await upsertFollowers(t.db, [profile('oRace')], { syncedAt: new Date('2026-03-01T00:01:00Z') });
+    expect((await t.db.follower.findUniqueOrThrow({ where: { openid: 'oRace' } })).subscribe).toBe(true);
+  });
+
+  it('a "left" answer fetched before a resubscribe does not unsubscribe the user', async () => {
+    const asked = new Date('2026-04-01T00:00:00Z');
+    await upsertFollowers(t.db, [profile('oBack', { subscribe_time: asked.getTime() / 1000 + 5 })], {
+      syncedAt: new Date('2026-04-01T00:00:06Z'),
+    });
+    await upsertFollowers(t.db, [{ subscribe: 0, openid: 'oBack' }], {
+      syncedAt: new Date('2026-04-01T00:00:10Z'),
+      fetchedAt: asked,
+    });
+    expect((await t.db.follower.findUniqueOrThrow({ where: { openid: 'oBack' } })).subscribe).toBe(true);
+  });
+});

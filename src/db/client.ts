@@ -9,6 +9,9 @@ export type Db = PrismaClient & { readonly $pool: pg.Pool };
 /** A Prisma client on the pg driver adapter (no native query engine to download). */
 export function createDb(databaseUrl: string, options: { poolSize?: number } = {}): Db {
   const pool = new pg.Pool({ ...pgConfigFromUrl(databaseUrl), max: options.poolSize ?? 10 });
+  // An idle connection that dies (server restart, terminated backend) is dropped by pg and replaced
+  // on the next query; without a listener its 'error' event would crash the process.
+  pool.on('error', () => undefined);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const disconnectPrisma = prisma.$disconnect.bind(prisma);
   let ended = false;

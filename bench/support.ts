@@ -1,7 +1,8 @@
 /** Shared plumbing of the benchmarks: child processes, readiness, medians, report lines. */
+export { freePort } from '../test/support/redis-server.ts';
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 
 export const TSX = ['--import', 'tsx'];
 
@@ -9,15 +10,6 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
 }
 
 /** Starts `node --import tsx <args>`; its output is kept for the error message if it dies. */

@@ -15,6 +15,13 @@
  * is accepted again (503 -> retry): nothing lost. A write that timed out may still land; the retry
  * then queues the push a second time and follower_events' unique key keeps it from being applied
  * twice.
+ *
+ * A claim is PENDING (short TTL) until its write landed, then QUEUED (the dedupe window). Only a
+ * QUEUED claim makes a retry a duplicate; a retry that finds a PENDING one is answered 503. Why:
+ * when Redis dies between the claim and the write, releasing the claim fails too, and a restarted
+ * Redis (AOF) still holds it; were that claim final, every retry would be answered `success` as a
+ * duplicate of a push that was never queued (the chaos suite lost pushes exactly so). A PENDING
+ * claim expires on its own, and the next retry queues the push.
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -57,6 +64,10 @@ interface Waiting {
   resolve(): void;
   reject(error: unknown): void;
 }
+
+/** Claim values: the push's write is in flight / the push is in the queue. */
+const PENDING = 'pending';
+const QUEUED = '1';
 
 /** Rejects with UnavailableError after `ms`; one timer per write, not per push. */
 function withBudget<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -140,23 +151,50 @@ export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
     });
   }
 
+  // Outlives a write that uses its whole budget, so a claim in use is never taken twice.
+  const pendingTtlS = Math.max(1, Math.ceil((2 * budgetMs) / 1000));
+  /** Writes in flight in this process, by dedupe key: a concurrent copy of the push waits for its original. */
+  const inFlight = new Map<string, Promise<void>>();
+
   return {
     async enqueueOnce(message, receivedAt) {
       const key = dedupeKey(message);
       const redisKey = dedupePrefix + key;
-      let claimed: string | null;
+      let previous: string | null;
       try {
-        claimed = await redis.set(redisKey, '1', 'EX', dedupeTtlS, 'NX');
+        // SET NX GET (Redis >= 7): claims the push, or says what claim is already there. Bounded
+        // by the request connection's command timeout (no timer of our own per push).
+        previous = await redis.set(redisKey, PENDING, 'EX', pendingTtlS, 'NX', 'GET');
       } catch (error) {
         throw unavailable(error, 'Redis');
       }
-      if (claimed === null) return false;
+      if (previous === QUEUED) return false;
+      if (previous !== null) {
+        const original = inFlight.get(key);
+        if (original === undefined) {
+          // Another process is queueing it, or a Redis crash orphaned the claim: WeChat retries.
+          throw new UnavailableError('an earlier delivery of this push is not queued yet');
+        }
+        await original;
+        return false;
+      }
+      const queued = (async () => {
+        try {
+          await submit(key, { message, receivedAt: receivedAt.toISOString() });
+        } catch (error) {
+          // Release the claim so WeChat's retry can enqueue it; losing the push would be worse.
+          await redis.del(redisKey).catch(() => undefined);
+          throw error;
+        }
+        // The push is queued. If this fails the PENDING claim expires and a later retry queues the
+        // push again (follower_events' unique key keeps it from being applied twice).
+        await redis.set(redisKey, QUEUED, 'EX', dedupeTtlS).catch(() => undefined);
+      })();
+      inFlight.set(key, queued);
       try {
-        await submit(key, { message, receivedAt: receivedAt.toISOString() });
-      } catch (error) {
-        // Release the claim so WeChat's retry can enqueue it; losing the push would be worse.
-        await redis.del(redisKey).catch(() => undefined);
-        throw error;
+        await queued;
+      } finally {
+        inFlight.delete(key);
       }
       return true;
     },

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { dedupeKey, queuedPushes } from '../jobs/events.ts';
 import { FakeState, Pusher } from '../src/fake-wechat/index.ts';
 import { TEST_WECHAT } from '../test/support/env.ts';
 import { fmt, freePort, median, runNode, startNode, stop, waitForHttp } from './support.ts';
@@ -83,7 +84,14 @@ async function ceilingRun(file: string): Promise<LoadResult> {
 }
 
 /** One run against `wxsync serve`, then the queue is counted: every accepted event exactly once. */
-async function serverRun(mode: 'plain' | 'safe', file: string): Promise<LoadResult & { queued: number }> {
+interface ServerRun extends LoadResult {
+  /** Pushes found in the queue, the jobs carrying them, and distinct events among them. */
+  queued: number;
+  jobs: number;
+  distinct: number;
+}
+
+async function serverRun(mode: 'plain' | 'safe', file: string): Promise<ServerRun> {
   const port = await freePort();
   const prefix = `bench-ingest-${process.pid}-${mode}-${Date.now()}`;
   const server = startNode(['src/cli.ts', 'serve'], {
@@ -102,16 +110,11 @@ async function serverRun(mode: 'plain' | 'safe', file: string): Promise<LoadResu
   try {
     await waitForHttp(`http://127.0.0.1:${port}/healthz`, server);
     const result = await load(file, `http://127.0.0.1:${port}`);
-    const counts = await queue.getJobCounts(
-      'waiting',
-      'active',
-      'completed',
-      'failed',
-      'delayed',
-      'prioritized',
-    );
-    const queued = Object.values(counts).reduce((a, b) => a + b, 0);
-    return { ...result, queued };
+    // /wx group-commits pushes into batch jobs: count pushes across jobs, and distinct events.
+    const pushes = await queuedPushes(queue);
+    const queued = pushes.length;
+    const distinct = new Set(pushes.map(({ push }) => dedupeKey(push.message))).size;
+    return { ...result, queued, jobs: new Set(pushes.map(({ job }) => job.id)).size, distinct };
   } finally {
     await stop(server);
     await queue.obliterate({ force: true });
@@ -127,7 +130,7 @@ const summary: Record<
   { perSecond: number; p50: number; p99: number; ratio?: number; lost: number; doubled: number }
 > = {};
 const ceilings: number[] = [];
-const byMode: Record<string, (LoadResult & { queued: number })[]> = { plain: [], safe: [] };
+const byMode: Record<string, ServerRun[]> = { plain: [], safe: [] };
 for (let run = 0; run < runs; run++) {
   for (const mode of ['plain', 'safe'] as const) {
     const file = writePushes(mode, run);
@@ -136,7 +139,7 @@ for (let run = 0; run < runs; run++) {
     byMode[mode]!.push(result);
     table.push(
       `run ${run + 1} ${mode.padEnd(5)} ${fmt(result.perSecond)} ev/s  p50 ${result.p50} ms  p99 ${result.p99} ms  ` +
-        `non-2xx ${result.non2xx}  errors ${result.errors}  sent ${result.sent}  queued ${result.queued}`,
+        `non-2xx ${result.non2xx}  errors ${result.errors}  sent ${result.sent}  queued ${result.queued} in ${result.jobs} jobs`,
     );
     console.error(table.at(-1));
   }
@@ -147,7 +150,7 @@ for (const [mode, results] of Object.entries(byMode)) {
   // Every push answered 2xx must be queued (lost), and no push queued twice (doubled). Requests in
   // flight when the load stopped may be queued without their answer counted: queued >= ok.
   const lost = results.reduce((n, r) => n + Math.max(0, r.ok - r.queued), 0);
-  const doubled = results.reduce((n, r) => n + Math.max(0, r.queued - r.sent), 0);
+  const doubled = results.reduce((n, r) => n + (r.queued - r.distinct) + Math.max(0, r.distinct - r.sent), 0);
   summary[mode] = {
     perSecond,
     p50: median(results.map((r) => r.p50)),

@@ -6,6 +6,7 @@
 import { Queue, type QueueOptions, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WxsyncError } from '../src/errors.ts';
+import { safeErrorMessage } from './runner.ts';
 
 export const QUEUE_NAMES = { events: 'events', sync: 'sync' } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
@@ -36,5 +37,8 @@ export function safeJobId(...parts: string[]): string {
  */
 export function toJobError(error: unknown): Error {
   if (error instanceof WxsyncError && !error.retryable) return new UnrecoverableError(error.message);
-  return error instanceof Error ? error : new Error(String(error));
+  if (error instanceof WxsyncError) return error;
+  // A foreign error (pg, Prisma, ioredis) may quote a connection string: BullMQ stores the message
+  // as failedReason, which bull-board shows.
+  return new Error(safeErrorMessage(error));
 }

@@ -43,6 +43,9 @@ export interface SyncResult {
   durationMs: number;
 }
 
+/** A dead run is resumed only if it started this recently (a 1M-follower sync takes minutes). */
+export const RESUME_WITHIN_MS = 6 * 3600_000;
+
 export const lockKeyOf = (prefix: string, job: string) => `${prefix}:sync-lock:${job}`;
 
 /** Parameters compare equal whatever order jsonb gave their keys back in. */
@@ -87,7 +90,10 @@ async function openRun(
 ): Promise<{ row: SyncRunRow; resumed: boolean }> {
   const stale = await findRunningRuns(db, job.name);
   const [newest, ...older] = stale;
-  const resumable = newest && canonical(newest.params) === canonical(params) ? newest : undefined;
+  // A run too old to resume would keep stale profiles it confirmed then, and never flag the users
+  // who left since: start over instead.
+  const fresh = newest && now.getTime() - newest.startedAt.getTime() < RESUME_WITHIN_MS;
+  const resumable = fresh && canonical(newest.params) === canonical(params) ? newest : undefined;
   const row = resumable
     ? await resumeRun(db, resumable.id)
     : await startRun(db, { job: job.name, params, trigger, startedAt: now });

@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import {
+  confirmListed,
   markUnlistedFollowersUnsubscribed,
   openidsSyncedSince,
   upsertFollowers,
@@ -142,7 +143,14 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
         if (bufferFetchedAt === undefined || askedAt < bufferFetchedAt) bufferFetchedAt = askedAt;
         add('batchgetCalls', 1);
         add('profiles', infos.length);
-        add('missing', batch.length - infos.length);
+        if (infos.length < batch.length) {
+          // Listed by user/get, so still following, but batchget left them out: confirm them as
+          // listed (their last profile stays) or the end of the sync would flag them as gone.
+          const answered = new Set(infos.map((i) => i.openid));
+          const missing = batch.filter((openid) => !answered.has(openid));
+          add('missing', missing.length);
+          await confirmListed(db, missing, new Date());
+        }
         buffer.push(...infos);
         bufferedBatches += 1;
         if (buffer.length >= writeRows) await flush();

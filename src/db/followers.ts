@@ -186,6 +186,17 @@ export async function markUnlistedFollowersUnsubscribed(
  * The openids among `openids` that a sync confirmed at or after `since` (their stored row is that
  * fresh). A resumed follower sync uses it to skip profiles the interrupted attempt already stored.
  */
+/**
+ * Marks followers a full listing named as confirmed (last_synced_at) without a fresh profile, for
+ * openids batchget left out of its answer: they keep their stored profile and are not flagged as
+ * gone. Openids never stored stay absent (there is nothing to store yet).
+ */
+export async function confirmListed(db: Db, openids: string[], at: Date): Promise<number> {
+  if (openids.length === 0) return 0;
+  return db.$executeRaw`
+    UPDATE followers SET last_synced_at = ${at} WHERE openid = ANY(${openids}::text[]) AND subscribe`;
+}
+
 export async function openidsSyncedSince(db: Db, openids: string[], since: Date): Promise<Set<string>> {
   if (openids.length === 0) return new Set();
   const rows = await db.$queryRaw<{ openid: string }[]>`

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  confirmListed,
   markUnlistedFollowersUnsubscribed,
   markUnsubscribed,
   upsertFollowers,
@@ -134,5 +135,23 @@ describe('answers older than a recorded event', () => {
       fetchedAt: asked,
     });
     expect((await t.db.follower.findUniqueOrThrow({ where: { openid: 'oBack' } })).subscribe).toBe(true);
+  });
+});
+
+describe('confirmListed', () => {
+  it('keeps a listed follower whose profile batchget left out from being flagged as gone', async () => {
+    const before = new Date('2026-05-01T00:00:00Z');
+    await upsertFollowers(t.db, [profile('oListed'), profile('oGone')], { syncedAt: before });
+    const runStart = new Date('2026-05-02T00:00:00Z');
+    expect(await confirmListed(t.db, ['oListed', 'oNeverStored'], new Date('2026-05-02T00:00:01Z'))).toBe(1);
+    await markUnlistedFollowersUnsubscribed(t.db, runStart, new Date('2026-05-02T00:01:00Z'));
+    const rows = await t.db.follower.findMany({
+      where: { openid: { in: ['oListed', 'oGone'] } },
+      orderBy: { openid: 'asc' },
+    });
+    expect(rows.map((r) => [r.openid, r.subscribe, r.nickname])).toEqual([
+      ['oGone', false, '小红🌸'],
+      ['oListed', true, '小红🌸'],
+    ]);
   });
 });

@@ -12,6 +12,11 @@ const REDACT = [
   'appsecret',
   '*.access_token',
   '*.secret',
+  'WECHAT_APP_SECRET',
+  'WECHAT_TOKEN',
+  'WECHAT_ENCODING_AES_KEY',
+  'DATABASE_URL',
+  'ADMIN_TOKEN',
   '*.WECHAT_APP_SECRET',
   '*.WECHAT_TOKEN',
   '*.WECHAT_ENCODING_AES_KEY',
@@ -19,6 +24,8 @@ const REDACT = [
   '*.ADMIN_TOKEN',
   'req.headers.authorization',
   '*.headers.authorization',
+  'req.headers.cookie',
+  '*.headers.cookie',
 ];
 
 /** JSON lines by default; readable lines when a person watches a terminal. */

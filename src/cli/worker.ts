@@ -85,12 +85,16 @@ export async function startWorkers(
   for (const start of opts.starters ?? STARTERS) started.push(await start(ctx));
   return {
     async close() {
-      for (const s of [...started].reverse()) {
-        await s.close();
-        log.info({ worker: s.name }, 'worker stopped');
+      try {
+        for (const s of [...started].reverse()) {
+          await s.close();
+          log.info({ worker: s.name }, 'worker stopped');
+        }
+      } finally {
+        // Connections close even when a worker failed to stop cleanly.
+        await Promise.allSettled([workerRedis.quit(), serviceRedis.quit()]);
+        await db.$disconnect();
       }
-      await Promise.allSettled([workerRedis.quit(), serviceRedis.quit()]);
-      await db.$disconnect();
     },
   };
 }

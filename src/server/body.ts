@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
-import { WxsyncError } from '../errors.ts';
+import { InputError, WxsyncError } from '../errors.ts';
 
 export class PayloadTooLargeError extends WxsyncError {
   readonly status = 413;
@@ -58,14 +58,14 @@ function collectIncoming(incoming: IncomingMessage, maxBytes: number): Promise<B
       done();
       resolve(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, size));
     };
-    const onError = (error: Error) => {
+    // The client went away before the end (an aborted or broken upload): its problem, not a 500.
+    const onError = () => {
       done();
-      reject(error);
+      reject(new InputError('the request body was cut off'));
     };
-    // The client went away before the end: nothing will come.
     const onClose = () => {
       done();
-      reject(new Error('request closed before its body ended'));
+      reject(new InputError('request closed before its body ended'));
     };
     incoming.on('data', onData);
     incoming.on('end', onEnd);

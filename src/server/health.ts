@@ -2,15 +2,21 @@
  * `/healthz`: the process is up and serving (liveness: restart it if this fails).
  * `/readyz`: PostgreSQL, Redis and an access_token are all usable (readiness: route traffic to it
  * only when green). Both are unauthenticated for load balancers and orchestrators; /readyz answers
- * per dependency with a short, secret-free error and an operator hint, 503 when any is red.
+ * per dependency with its status and an operator hint, 503 when any is red. The error text itself
+ * (hosts, ports, WeChat's errmsg, which names the server's egress IP) only goes to an operator
+ * who sends the admin bearer token: this listener is public, since it serves /wx.
  */
 import { Hono } from 'hono';
+import type { Config } from '../config.ts';
 import { checkReadiness } from '../ops/checks.ts';
 import type { OpsDeps } from '../ops/deps.ts';
+import { isAuthenticated } from './admin/auth.ts';
 
 export interface HealthDeps extends Pick<OpsDeps, 'db' | 'redis' | 'wechat'> {
   /** Deadline of each readiness check (default 2,000 ms). */
   checkTimeoutMs?: number;
+  /** ADMIN_TOKEN: callers presenting it see each failing check's error text. */
+  config?: Pick<Config, 'ADMIN_TOKEN'>;
 }
 
 const startedAt = Date.now();
@@ -20,11 +26,15 @@ export function healthRoutes(deps: HealthDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok', uptime_s: Math.round((Date.now() - startedAt) / 1000) }));
   app.get('/readyz', async (c) => {
     const report = await checkReadiness(deps, { timeoutMs: deps.checkTimeoutMs });
+    const adminToken = deps.config?.ADMIN_TOKEN;
+    const operator = adminToken !== undefined && isAuthenticated(c, adminToken);
     c.header('Cache-Control', 'no-store');
     return c.json(
       {
         status: report.ok ? 'ok' : 'fail',
-        checks: Object.fromEntries(report.checks.map(({ name, ...rest }) => [name, rest])),
+        checks: Object.fromEntries(
+          report.checks.map(({ name, error, ...rest }) => [name, operator ? { ...rest, error } : rest]),
+        ),
       },
       report.ok ? 200 : 503,
     );

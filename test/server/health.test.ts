@@ -22,8 +22,11 @@ afterAll(async () => {
   await h?.close();
 });
 
-const readyz = async (app: { request: (p: string) => Response | Promise<Response> }) => {
-  const res = await app.request('/readyz');
+const readyz = async (
+  app: { request: (p: string, init?: RequestInit) => Response | Promise<Response> },
+  init?: RequestInit,
+) => {
+  const res = await app.request('/readyz', init);
   return { status: res.status, body: (await res.json()) as Readyz };
 };
 
@@ -120,11 +123,24 @@ describe('health', () => {
       { redis: h.deps.redis, log },
     );
     try {
-      const r = await readyz(healthRoutes({ db: h.deps.db, redis: h.deps.redis, wechat }));
+      const adminToken = 'readyz-operator-token-0123456789';
+      const app = healthRoutes({
+        db: h.deps.db,
+        redis: h.deps.redis,
+        wechat,
+        config: { ADMIN_TOKEN: adminToken },
+      });
+      const r = await readyz(app, { headers: { authorization: `Bearer ${adminToken}` } });
       expect(r.status).toBe(503);
       expect(r.body.checks.wechat_token).toMatchObject({ ok: false });
       expect(r.body.checks.wechat_token!.error).toMatch(/40125|40013|errcode/);
       expect(JSON.stringify(r.body)).not.toContain('wrongsecret');
+      // Anonymous callers (this listener is public) get the verdict and the hint, not the error text.
+      const anonymous = await readyz(app);
+      expect(anonymous.status).toBe(503);
+      expect(anonymous.body.checks.wechat_token).toMatchObject({ ok: false });
+      expect(anonymous.body.checks.wechat_token!.error).toBeUndefined();
+      expect(anonymous.body.checks.wechat_token!.hint).toBeTruthy();
     } finally {
       wechat.close();
     }

@@ -52,6 +52,11 @@ export const WxMessage = z
       .string()
       .regex(/^\d{1,24}$/, 'must be digits')
       .optional(),
+    /** Mass-send and template-send reports (MASSSENDJOBFINISH, TEMPLATESENDJOBFINISH) spell it MsgID. */
+    MsgID: z
+      .string()
+      .regex(/^\d{1,24}$/, 'must be digits')
+      .optional(),
   })
   .catchall(z.string());
 export type WxMessage = z.infer<typeof WxMessage>;
@@ -146,10 +151,14 @@ export function eventName(message: WxMessage): string {
  * the same body). Messages: sender + MsgId (MsgId alone has collided in practice). Events:
  * sender + CreateTime + Event + EventKey. Hashed so it is a safe Redis key and BullMQ job id.
  */
+/** The message id, however the push spells it (MsgId, or MsgID in send reports). */
+export const messageId = (message: WxMessage): string | undefined => message.MsgId ?? message.MsgID;
+
 export function dedupeKey(message: WxMessage): string {
+  const msgId = messageId(message);
   const parts =
-    message.MsgId !== undefined
-      ? ['msg', message.FromUserName, message.MsgId]
+    msgId !== undefined
+      ? ['msg', message.FromUserName, msgId]
       : ['event', message.FromUserName, message.CreateTime, message.Event ?? '', message.EventKey ?? ''];
   // One-shot crypto.hash: a fifth of createHash's cost, and this runs for every push on /wx.
   return hash('sha1', parts.join('\u0000'));
@@ -184,14 +193,19 @@ export async function run({
   const openid = message.FromUserName;
   const event = eventName(message);
   const createTime = new Date(Number(message.CreateTime) * 1000);
-  const key = { openid, event, createTime, msgId: message.MsgId ?? '' };
+  const key = {
+    openid,
+    event,
+    createTime,
+    msgId: messageId(message) ?? '',
+    eventKey: message.EventKey ?? '',
+  };
 
   const inserted = await deps.db.followerEvent.createMany({
     data: [
       {
         ...key,
         msgType: message.MsgType,
-        eventKey: message.EventKey ?? null,
         receivedAt: new Date(payload.receivedAt),
         payload: message,
       },
@@ -200,7 +214,7 @@ export async function run({
   });
   rowsUpserted.inc({ table: 'follower_events' }, inserted.count);
   const row = await deps.db.followerEvent.findUnique({
-    where: { openid_event_createTime_msgId: key },
+    where: { openid_event_createTime_msgId_eventKey: key },
     select: { id: true, processedAt: true },
   });
   if (row === null) throw new InputError('follower_events row vanished after insert');

@@ -124,6 +124,25 @@ describe('run / processEventJob', () => {
     expect(row?.processedAt).not.toBeNull();
   });
 
+  it('keeps two menu clicks of one second as two rows, and send reports apart by MsgID', async () => {
+    const openid = 'o-two-clicks';
+    const click = (key: string) =>
+      payloadFor({ ...base, FromUserName: openid, Event: 'CLICK', EventKey: key, CreateTime: '1700000500' });
+    expect(dedupeKey(click('A').message)).not.toBe(dedupeKey(click('B').message));
+    expect(await run({ payload: click('A'), deps })).toBe('recorded');
+    expect(await run({ payload: click('B'), deps })).toBe('recorded');
+    expect(await run({ payload: click('A'), deps })).toBe('already_processed');
+    const keys = (await tdb.db.followerEvent.findMany({ where: { openid } })).map((r) => r.eventKey).sort();
+    expect(keys).toEqual(['A', 'B']);
+
+    const report = (msgId: string) =>
+      payloadFor({ ...base, FromUserName: 'o-report', Event: 'TEMPLATESENDJOBFINISH', MsgID: msgId });
+    expect(dedupeKey(report('1001').message)).not.toBe(dedupeKey(report('1002').message));
+    expect(await run({ payload: report('1001'), deps })).toBe('recorded');
+    expect(await run({ payload: report('1002'), deps })).toBe('recorded');
+    expect(await tdb.db.followerEvent.count({ where: { openid: 'o-report' } })).toBe(2);
+  });
+
   it('maps a bad payload and an unknown job name to UnrecoverableError (no retries)', async () => {
     const bad = { name: EVENT_JOB, data: { message: { FromUserName: 'x' } } } as unknown as Job;
     await expect(processEventJob(bad, deps)).rejects.toBeInstanceOf(UnrecoverableError);

@@ -3,16 +3,16 @@
  * runs them (worker, `wxsync sync --inline`), and the starters `wxsync worker` calls.
  */
 import type { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../src/config.ts';
-import { createDb, type Db } from '../src/db/client.ts';
+import { createDb } from '../src/db/client.ts';
 import type { Log } from '../src/logger.ts';
 import { createRedis } from '../src/redis.ts';
-import { createWeChatClient, type WeChatClient } from '../src/wechat/client.ts';
+import { createWeChatClient } from '../src/wechat/client.ts';
 import { openQueue, QUEUE_NAMES } from './queues.ts';
 import { type Scheduler, startScheduler } from './scheduler.ts';
 import { createSyncWorker } from './sync-worker.ts';
 import type { SyncDeps } from './types.ts';
+import type { Started, WorkerContext } from './worker-context.ts';
 
 export interface SyncRuntime {
   deps: SyncDeps;
@@ -33,26 +33,8 @@ export function openSyncRuntime(config: Config, log: Log): SyncRuntime {
   };
 }
 
-/** What `wxsync worker` shares with its starters (structurally its WorkerContext). */
-export interface WorkerPieces {
-  config: Config;
-  log: Log;
-  db: Db;
-  wechat: WeChatClient;
-  /** `worker`-role connection for the BullMQ worker. */
-  workerRedis: Redis;
-  /** `service`-role connection for locks and the scheduler's producer. */
-  serviceRedis: Redis;
-}
-
-/** A running piece of `wxsync worker`: closes on SIGTERM/SIGINT. */
-export interface Started {
-  name: string;
-  close(): Promise<void>;
-}
-
 /** The `sync` queue's worker (followers, blacklist, datacube, publisher), on the worker's shared connections. */
-export function startSyncWorker(ctx: WorkerPieces): Started & { worker: Worker } {
+export function startSyncWorker(ctx: WorkerContext): Started & { worker: Worker } {
   const deps: SyncDeps = {
     db: ctx.db,
     redis: ctx.serviceRedis,
@@ -66,7 +48,7 @@ export function startSyncWorker(ctx: WorkerPieces): Started & { worker: Worker }
 }
 
 /** The nightly schedule (every worker process may run one: slots are deduplicated by job id). */
-export function startSyncScheduler(ctx: WorkerPieces): Started & { scheduler?: Scheduler } {
+export function startSyncScheduler(ctx: WorkerContext): Started & { scheduler?: Scheduler } {
   if (!ctx.config.SCHEDULER_ENABLED) {
     ctx.log.info('sync scheduler disabled (SCHEDULER_ENABLED=false)');
     return { name: 'sync-scheduler', async close() {} };

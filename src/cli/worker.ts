@@ -5,37 +5,18 @@
  * then Redis and PostgreSQL are closed.
  */
 import type { Command } from 'commander';
-import type { Redis } from 'ioredis';
 import { startEventWorker } from '../../jobs/events.ts';
 import { startSyncScheduler, startSyncWorker } from '../../jobs/sync-runtime.ts';
+import type { Started, Starter, WorkerContext } from '../../jobs/worker-context.ts';
 import { type Config, loadConfig } from '../config.ts';
-import { createDb, type Db } from '../db/client.ts';
+import { createDb } from '../db/client.ts';
 import { InputError } from '../errors.ts';
 import { createLogger, type Log } from '../logger.ts';
 import { createRedis } from '../redis.ts';
-import { createWeChatClient, type WeChatClient } from '../wechat/client.ts';
+import { createWeChatClient } from '../wechat/client.ts';
 import { startWorkerMetrics } from './worker-metrics.ts';
 
-export interface WorkerContext {
-  config: Config;
-  log: Log;
-  db: Db;
-  wechat: WeChatClient;
-  /** `worker`-role connection (maxRetriesPerRequest: null) for BullMQ workers. */
-  workerRedis: Redis;
-  /** `service`-role connection for producers, locks and the token store. */
-  serviceRedis: Redis;
-  /** Overrides EVENT_WORKER_CONCURRENCY when given on the command line. */
-  concurrency?: number;
-}
-
-export interface Started {
-  name: string;
-  /** Stop taking jobs and wait for the running ones. */
-  close(): Promise<void>;
-}
-
-export type Starter = (ctx: WorkerContext) => Started | Promise<Started>;
+export type { Started, Starter, WorkerContext } from '../../jobs/worker-context.ts';
 
 export const startEvents: Starter = (ctx) => {
   const concurrency = ctx.concurrency ?? ctx.config.EVENT_WORKER_CONCURRENCY;

@@ -56,12 +56,18 @@ export async function acquireLock(
 
   const controller = new AbortController();
   let stopped = false;
+  let lastExtended = Date.now();
   const beat = async () => {
     try {
       const extended = await redis.eval(EXTEND, 1, key, value, options.ttlMs);
-      if (extended !== 1 && !stopped) controller.abort(new Error(`lost the lock ${key}`));
+      if (extended === 1) lastExtended = Date.now();
+      else if (!stopped) controller.abort(new Error(`lost the lock ${key}`));
     } catch {
       // Redis unreachable for one beat: the next beat retries; the ttl covers a few missed beats.
+      // Past the ttl the lease has lapsed in Redis and another process may hold it: stop working.
+      if (!stopped && Date.now() - lastExtended > options.ttlMs) {
+        controller.abort(new Error(`could not renew the lock ${key} within its ttl`));
+      }
     }
   };
   const timer = setInterval(() => void beat(), Math.max(50, Math.floor(options.ttlMs / 3)));

@@ -41,6 +41,23 @@ const add = (a: UpsertResult, b: UpsertResult): UpsertResult => ({
   unchanged: a.unchanged + b.unchanged,
 });
 
+/**
+ * Runs one `INSERT ... ON CONFLICT DO UPDATE` (without RETURNING) and counts what it did: rows
+ * inserted, rows whose stored values changed (their updated_at is now `at`), rows only confirmed.
+ */
+async function countedUpsert(db: Db, upsert: Prisma.Sql, at: Date): Promise<UpsertResult> {
+  const rows = await bulkQuery<CountRow>(
+    db,
+    Prisma.sql`
+    WITH up AS (${upsert} RETURNING (xmax = 0) AS inserted, updated_at = ${at} AS touched)
+    SELECT count(*) FILTER (WHERE inserted) AS inserted,
+           count(*) FILTER (WHERE touched AND NOT inserted) AS changed,
+           count(*) AS total
+    FROM up`,
+  );
+  return toResult(rows);
+}
+
 export interface UpsertOptions {
   /** Stored as last_synced_at (and updated_at of changed rows). */
   syncedAt: Date;
@@ -71,10 +88,9 @@ export async function upsertFollowers(db: Db, infos: UserInfo[], opts: UpsertOpt
 
 async function upsertFollowing(db: Db, infos: UserInfo[], at: Date, fetchedAt: Date): Promise<UpsertResult> {
   const col = <T>(pick: (i: UserInfo) => T) => infos.map(pick);
-  const rows = await bulkQuery<CountRow>(
+  return countedUpsert(
     db,
     Prisma.sql`
-    WITH up AS (
       INSERT INTO followers AS f (openid, unionid, subscribe, nickname, sex, language, city, province, country,
         headimgurl, subscribe_time, remark, groupid, tagid_list, subscribe_scene, qr_scene, qr_scene_str,
         first_seen_at, updated_at, last_synced_at, unsubscribed_at)
@@ -112,21 +128,15 @@ async function upsertFollowing(db: Db, infos: UserInfo[], at: Date, fetchedAt: D
         last_synced_at = EXCLUDED.last_synced_at
       -- An unsubscribe recorded after WeChat was asked is newer than this answer.
       WHERE f.subscribe OR f.unsubscribed_at IS NULL OR f.unsubscribed_at < ${fetchedAt}
-      RETURNING (xmax = 0) AS inserted, updated_at = ${at} AS touched
-    )
-    SELECT count(*) FILTER (WHERE inserted) AS inserted,
-           count(*) FILTER (WHERE touched AND NOT inserted) AS changed,
-           count(*) AS total
-    FROM up`,
+    `,
+    at,
   );
-  return toResult(rows);
 }
 
 async function upsertLeft(db: Db, infos: UserInfo[], at: Date, fetchedAt: Date): Promise<UpsertResult> {
-  const rows = await bulkQuery<CountRow>(
+  return countedUpsert(
     db,
     Prisma.sql`
-    WITH up AS (
       INSERT INTO followers AS f (openid, unionid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at)
       SELECT t.openid, t.unionid, false, ${at}, ${at}, ${at}, ${at}
       FROM unnest(${infos.map((i) => i.openid)}::text[], ${infos.map((i) => i.unionid ?? null)}::text[])
@@ -141,14 +151,9 @@ async function upsertLeft(db: Db, infos: UserInfo[], at: Date, fetchedAt: Date):
         last_synced_at = EXCLUDED.last_synced_at
       -- A (re)subscribe recorded after WeChat was asked is newer than this answer.
       WHERE NOT f.subscribe OR f.subscribe_time IS NULL OR f.subscribe_time < ${fetchedAt}
-      RETURNING (xmax = 0) AS inserted, updated_at = ${at} AS touched
-    )
-    SELECT count(*) FILTER (WHERE inserted) AS inserted,
-           count(*) FILTER (WHERE touched AND NOT inserted) AS changed,
-           count(*) AS total
-    FROM up`,
+    `,
+    at,
   );
-  return toResult(rows);
 }
 
 /**

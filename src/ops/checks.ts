@@ -3,6 +3,7 @@
  * an access_token obtainable from WeChat. Each check has its own deadline so one dependency that
  * hangs (Redis blackholed, WeChat slow) cannot hold the probe past a load balancer's timeout.
  */
+import { withDeadline } from '../deadline.ts';
 import { errorMessage } from '../errors.ts';
 import { redact } from '../wechat/errors.ts';
 import type { OpsDeps } from './deps.ts';
@@ -29,14 +30,9 @@ export const DEFAULT_CHECK_TIMEOUT_MS = 2_000;
 
 class CheckTimeout extends Error {}
 
-/** Rejects with CheckTimeout after `ms`; the timer never keeps the process alive. */
+/** Rejects with CheckTimeout after `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CheckTimeout(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  return withDeadline(promise, ms, () => new CheckTimeout(`no answer within ${ms} ms`));
 }
 
 /** Error text safe for a public probe: credentials in URLs and token values are blanked. */

@@ -34,6 +34,7 @@ import {
   singlePushJob,
   type WxMessage,
 } from '../../jobs/events.ts';
+import { withDeadline } from '../deadline.ts';
 import { UnavailableError } from '../errors.ts';
 
 export interface PushEnqueuerOptions {
@@ -68,15 +69,6 @@ interface Waiting {
 /** Claim values: the push's write is in flight / the push is in the queue. */
 const PENDING = 'pending';
 const QUEUED = '1';
-
-/** Rejects with UnavailableError after `ms`; one timer per write, not per push. */
-function withBudget<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UnavailableError(`${what} did not answer in time`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** A write gets at least this long, even for pushes that waited most of their budget. */
 const MIN_WRITE_MS = 250;
@@ -114,7 +106,12 @@ export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
       jobs.length === 1 && only ? queue.add(only.name, only.data, only.opts) : queue.addBulk(jobs);
     // The oldest push waited behind the previous write: the budget counts from when it arrived.
     const waited = performance.now() - (batch[0]?.at ?? performance.now());
-    await withBudget(added, Math.max(MIN_WRITE_MS, budgetMs - waited), 'the events queue');
+    // One timer per write, not per push.
+    await withDeadline(
+      added,
+      Math.max(MIN_WRITE_MS, budgetMs - waited),
+      () => new UnavailableError('the events queue did not answer in time'),
+    );
   }
 
   /** Writes everything waiting; when the write settles, whatever piled up meanwhile goes next. */

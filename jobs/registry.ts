@@ -1,9 +1,13 @@
-/** Every sync job, by name: the worker dispatches on job.name through `findSyncJob`. */
+/**
+ * Every sync job's handler, by name: the worker dispatches on job.name through `findSyncJob`. The
+ * Record type makes a contract without a handler (src/sync/registry.ts) a type error.
+ */
+import type { SyncJobName } from '../src/sync/registry.ts';
 import { blacklistJob } from './sync/blacklist.ts';
 import { datacubeJob } from './sync/datacube.ts';
 import { followersJob } from './sync/followers.ts';
 import { publisherJob } from './sync/publisher.ts';
-import type { AnySyncJob, SyncJobName } from './types.ts';
+import type { AnySyncJob } from './types.ts';
 
 export const SYNC_JOBS: Readonly<Record<SyncJobName, AnySyncJob>> = {
   followers: followersJob,

@@ -16,11 +16,12 @@ import {
   saveCheckpoint,
   startRun,
 } from '../src/db/sync-runs.ts';
-import { ConflictError, InputError, WxsyncError } from '../src/errors.ts';
+import { ConflictError, WxsyncError } from '../src/errors.ts';
 import { lastSuccessfulRun } from '../src/metrics.ts';
+import { type ProgressFn, parsePayload, type SyncResult } from '../src/sync/contract.ts';
 import { redact } from '../src/wechat/errors.ts';
 import { acquireLock, lockHolder } from './lock.ts';
-import type { AnySyncJob, ProgressFn, RunHandle, SyncDeps } from './types.ts';
+import type { AnySyncJob, RunHandle, SyncDeps } from './types.ts';
 
 export interface RunOptions {
   progress?: ProgressFn;
@@ -31,16 +32,6 @@ export interface RunOptions {
    * error noted, and the next attempt resumes it from its checkpoint instead of starting over.
    */
   willRetry?: (error: unknown) => boolean;
-}
-
-export interface SyncResult {
-  job: string;
-  runId: number;
-  params: Record<string, unknown>;
-  resumed: boolean;
-  attempts: number;
-  counts: RunCounts;
-  durationMs: number;
 }
 
 /** A dead run is resumed only if it started this recently (a 1M-follower sync takes minutes). */
@@ -59,13 +50,6 @@ export function safeErrorMessage(error: unknown): string {
   return redact(text)
     .replace(/(postgres(?:ql)?|rediss?):\/\/[^@\s/]*@/gi, '$1://[redacted]@')
     .slice(0, 2_000);
-}
-
-export function parsePayload(job: AnySyncJob, raw: unknown): unknown {
-  const parsed = job.payload.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
-  throw new InputError(`invalid ${job.name} payload: ${issues.join('; ')}`);
 }
 
 async function conflict(job: AnySyncJob, deps: SyncDeps): Promise<ConflictError> {

@@ -16,24 +16,19 @@ import type { Queue } from 'bullmq';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Config } from '../src/config.ts';
 import type { Log } from '../src/logger.ts';
-import { addDays, beijingYesterday } from './dates.ts';
-import { safeJobId } from './queues.ts';
-import { PUBLISHER_DEFAULT_DAYS } from './sync/publisher.ts';
-import { enqueueSync } from './sync-queue.ts';
-import type { SyncJobName } from './types.ts';
+import { safeJobId } from '../src/queues.ts';
+import type { CronSetting } from '../src/sync/contract.ts';
+import { enqueueSync } from '../src/sync/queue.ts';
+import { contractOf, SYNC_CONTRACTS, type SyncJobName } from '../src/sync/registry.ts';
 
-export type ScheduleConfig = Pick<
-  Config,
-  'CRON_TIMEZONE' | 'CRON_FOLLOWERS' | 'CRON_BLACKLIST' | 'CRON_DATACUBE' | 'CRON_PUBLISHER'
->;
+export type ScheduleConfig = Pick<Config, 'CRON_TIMEZONE' | CronSetting>;
 
+/** Each job's cron expression, from the setting its contract names. */
 export function scheduleOf(config: ScheduleConfig): Record<SyncJobName, string> {
-  return {
-    followers: config.CRON_FOLLOWERS,
-    blacklist: config.CRON_BLACKLIST,
-    datacube: config.CRON_DATACUBE,
-    publisher: config.CRON_PUBLISHER,
-  };
+  return Object.fromEntries(SYNC_CONTRACTS.map((c) => [c.name, config[c.cron]])) as Record<
+    SyncJobName,
+    string
+  >;
 }
 
 /** Slot times are whole seconds: schedulers that fire a few ms apart agree on the slot. */
@@ -47,17 +42,9 @@ export function slotJobId(job: SyncJobName, slot: Date): string {
   return safeJobId(job, 'sched', compact);
 }
 
-/** The payload of a scheduled run: date ranges are the slot's "yesterday" (Beijing), fixed at enqueue. */
+/** The payload of a scheduled run, as the job's contract builds it (ranges fixed at enqueue, from the slot). */
 export function scheduledPayload(job: SyncJobName, slot: Date): Record<string, unknown> {
-  const yesterday = beijingYesterday(slot);
-  switch (job) {
-    case 'datacube':
-      return { trigger: 'schedule', from: yesterday, to: yesterday };
-    case 'publisher':
-      return { trigger: 'schedule', from: addDays(yesterday, 1 - PUBLISHER_DEFAULT_DAYS), to: yesterday };
-    default:
-      return { trigger: 'schedule' };
-  }
+  return contractOf(job).scheduledPayload(slot);
 }
 
 /**

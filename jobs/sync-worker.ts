@@ -9,10 +9,11 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { WxsyncError } from '../src/errors.ts';
 import { jobDuration } from '../src/metrics.ts';
-import { QUEUE_NAMES } from './queues.ts';
+import { QUEUE_NAMES } from '../src/queues.ts';
+import type { SyncProgress, SyncResult } from '../src/sync/contract.ts';
 import { findSyncJob } from './registry.ts';
-import { runSyncJob, type SyncResult, safeErrorMessage } from './runner.ts';
-import type { SyncDeps, SyncProgress } from './types.ts';
+import { runSyncJob, safeErrorMessage } from './runner.ts';
+import type { SyncDeps } from './types.ts';
 
 export interface SyncWorkerOptions {
   /** A `worker`-role connection (maxRetriesPerRequest: null); BullMQ blocks on it. */

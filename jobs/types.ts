@@ -1,18 +1,15 @@
 /**
- * What a sync job is: a name, a zod payload schema, a retry policy, a `resolve` step that turns the
- * payload into the run's parameters (defaults filled, stored in sync_runs.params) and a handler.
- * The runner (runner.ts) wraps every handler the same way: lock, sync_runs row, metrics.
+ * A sync job as the worker runs it: its contract (src/sync/: name, payload, range, counters,
+ * schedule...) plus a handler. The runner (runner.ts) wraps every handler the same way: lock,
+ * sync_runs row, metrics.
  */
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import type { Config } from '../src/config.ts';
 import type { Db } from '../src/db/client.ts';
 import type { RunCounts } from '../src/db/sync-runs.ts';
 import type { Log } from '../src/logger.ts';
+import type { SyncContract } from '../src/sync/contract.ts';
 import type { WeChatClient } from '../src/wechat/client.ts';
-
-export const SYNC_JOB_NAMES = ['followers', 'blacklist', 'datacube', 'publisher'] as const;
-export type SyncJobName = (typeof SYNC_JOB_NAMES)[number];
 
 /** Everything a handler touches, built once by the worker / CLI and passed in. */
 export interface SyncDeps {
@@ -27,22 +24,6 @@ export interface SyncDeps {
   /** Follower profiles buffered before one upsert statement (default 1,000). */
   followerWriteRows?: number;
 }
-
-/** What the trigger of every payload may say (stored in sync_runs.trigger). */
-export const Trigger = z.enum(['schedule', 'cli', 'admin', 'demo', 'test']).default('cli');
-
-/** Progress as handlers report it and the CLI / BullMQ job progress carry it. */
-export interface SyncProgress {
-  job: string;
-  runId: number;
-  /** listing, profiles, writing, marking... */
-  phase: string;
-  /** Units done (followers stored, windows written...) and the expected total when known. */
-  done: number;
-  total?: number;
-  counts: RunCounts;
-}
-export type ProgressFn = (progress: SyncProgress) => void;
 
 /** The run as a handler sees it (resumed runs carry the checkpoint of the attempt that died). */
 export interface RunHandle {
@@ -67,26 +48,21 @@ export interface JobContext<P> {
   progress(phase: string, done: number, total: number | undefined, counts: RunCounts): void;
 }
 
-export interface RetryPolicy {
-  attempts: number;
-  backoff: { type: 'exponential'; delay: number };
-}
-
-export interface SyncJob<In = unknown, P extends Record<string, unknown> = Record<string, unknown>> {
-  name: SyncJobName;
-  description: string;
-  /** Wire payload (queue data, CLI options): safeParse'd where it enters. */
-  payload: z.ZodType<In, unknown>;
-  retry: RetryPolicy;
-  /** Payload -> run parameters (defaults resolved against `now`). Throws InputError for bad ranges. */
-  resolve(payload: In, now: Date): P;
+export interface SyncJob<
+  N extends string = string,
+  In = unknown,
+  P extends Record<string, unknown> = Record<string, unknown>,
+> extends SyncContract<N, In, P> {
   run(ctx: JobContext<P>): Promise<RunCounts>;
 }
 
-/** Keeps each definition's own types while letting the registry list them side by side. */
-export function defineJob<In, P extends Record<string, unknown>>(job: SyncJob<In, P>): SyncJob<In, P> {
-  return job;
+/** Binds a handler to its contract (keeping the contract's types for the handler's payload). */
+export function defineJob<N extends string, In, P extends Record<string, unknown>>(
+  contract: SyncContract<N, In, P>,
+  run: (ctx: JobContext<P>) => Promise<RunCounts>,
+): SyncJob<N, In, P> {
+  return { ...contract, run };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry of heterogeneous definitions; each entry is typed where defined.
-export type AnySyncJob = SyncJob<any, any>;
+export type AnySyncJob = SyncJob<string, any, any>;

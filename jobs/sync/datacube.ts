@@ -9,27 +9,15 @@ import { z } from 'zod';
 import { writeDatacubeWindow } from '../../src/db/stats.ts';
 import { InputError } from '../../src/errors.ts';
 import { rowsUpserted } from '../../src/metrics.ts';
-import { beijingDate, getUserCumulate, getUserSummary, splitDateRange } from '../../src/wechat/datacube.ts';
-import { IsoDate } from '../../src/wechat/schemas.ts';
-import { resolveRange } from '../dates.ts';
-import { defineJob, Trigger } from '../types.ts';
-
-export const DateRangePayload = z.object({
-  from: IsoDate.optional(),
-  to: IsoDate.optional(),
-  trigger: Trigger,
-});
+import { datacubeContract } from '../../src/sync/datacube.ts';
+import { getUserCumulate, getUserSummary, splitDateRange } from '../../src/wechat/datacube.ts';
+import { defineJob } from '../types.ts';
 
 const Checkpoint = z.object({ windowsDone: z.number().int().default(0) });
 
-export const datacubeJob = defineJob({
-  name: 'datacube',
-  description:
-    'daily follower statistics (getusersummary, getusercumulate) for a date range, default yesterday',
-  payload: DateRangePayload,
-  retry: { attempts: 4, backoff: { type: 'exponential', delay: 60_000 } },
-  resolve: (payload, now) => ({ ...resolveRange(payload, now), today: beijingDate(now) }),
-  async run({ payload, deps, run, signal, log, progress }) {
+export const datacubeJob = defineJob(
+  datacubeContract,
+  async ({ payload, deps, run, signal, log, progress }) => {
     const { windows, clippedTo } = splitDateRange(payload.from, payload.to, { today: payload.today });
     if (windows.length === 0) {
       throw new InputError(
@@ -71,4 +59,4 @@ export const datacubeJob = defineJob({
     }
     return counts;
   },
-});
+);

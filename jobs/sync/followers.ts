@@ -23,11 +23,12 @@ import {
 } from '../../src/db/followers.ts';
 import type { RunCounts } from '../../src/db/sync-runs.ts';
 import { rowsUpserted } from '../../src/metrics.ts';
+import { FOLLOWER_COUNTERS, followersContract } from '../../src/sync/followers.ts';
 import { BATCHGET_MAX, type UserInfo } from '../../src/wechat/schemas.ts';
 import { batchGetUserInfo, iterateFollowerPages } from '../../src/wechat/users.ts';
 import { chunk } from '../../src/wechat/util.ts';
 import { forEachBounded } from '../pool.ts';
-import { defineJob, type JobContext, Trigger } from '../types.ts';
+import { defineJob, type JobContext } from '../types.ts';
 
 const Checkpoint = z.object({
   /** next_openid that fetches the page in progress ('' = the first page). */
@@ -41,32 +42,11 @@ const Checkpoint = z.object({
 });
 type Checkpoint = z.infer<typeof Checkpoint>;
 
-const COUNTERS = [
-  'pages',
-  'listed',
-  'batchgetCalls',
-  'profiles',
-  'inserted',
-  'changed',
-  'unchanged',
-  'skippedOnResume',
-  'missing',
-  'markedUnsubscribed',
-  'wechatTotal',
-] as const;
-type Counter = (typeof COUNTERS)[number];
+type Counter = (typeof FOLLOWER_COUNTERS)[number];
 
 const CHECKPOINT_EVERY_MS = 1_000;
 
-export const followersJob = defineJob({
-  name: 'followers',
-  description:
-    'mirror every follower profile (user/get + user/info/batchget); flag those WeChat no longer lists',
-  payload: z.object({ trigger: Trigger }),
-  retry: { attempts: 3, backoff: { type: 'exponential', delay: 30_000 } },
-  resolve: () => ({}),
-  run: syncFollowers,
-});
+export const followersJob = defineJob(followersContract, syncFollowers);
 
 async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<RunCounts> {
   const { deps, run, signal, log } = ctx;
@@ -74,7 +54,10 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
   const concurrency = deps.config.SYNC_BATCH_CONCURRENCY;
   const writeRows = deps.followerWriteRows ?? 1_000;
   const cp: Checkpoint = Checkpoint.parse(run.checkpoint ?? {});
-  const counts = Object.fromEntries(COUNTERS.map((k) => [k, cp.counts[k] ?? 0])) as Record<Counter, number>;
+  const counts = Object.fromEntries(FOLLOWER_COUNTERS.map((k) => [k, cp.counts[k] ?? 0])) as Record<
+    Counter,
+    number
+  >;
   const add = (k: Counter, n: number) => {
     counts[k] += n;
   };

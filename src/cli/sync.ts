@@ -4,44 +4,18 @@
  * in this process with --inline. A progress bar on a TTY, a log line every few seconds otherwise,
  * then a summary; exit code 1 when a job failed.
  */
-import type { Job } from 'bullmq';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { openQueue, QUEUE_NAMES } from '../../jobs/queues.ts';
 import { findSyncJob } from '../../jobs/registry.ts';
-import { parsePayload, runSyncJob, type SyncResult } from '../../jobs/runner.ts';
-import { enqueueSync, followSyncJob } from '../../jobs/sync-queue.ts';
+import { runSyncJob } from '../../jobs/runner.ts';
 import { openSyncRuntime } from '../../jobs/sync-runtime.ts';
-import { SYNC_JOB_NAMES, type SyncJobName, type SyncProgress } from '../../jobs/types.ts';
-import { type Config, loadConfig } from '../config.ts';
-import { InputError } from '../errors.ts';
+import { loadConfig } from '../config.ts';
+import { errorMessage, InputError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
-import { createRedis } from '../redis.ts';
+import { type Outcome, ProgressView, runThroughQueue } from '../runtime/progress.ts';
+import { parsePayload } from '../sync/contract.ts';
+import { contractOf, datedJobs, SYNC_CONTRACTS, SYNC_JOB_NAMES, type SyncJobName } from '../sync/registry.ts';
 
-interface SyncOptions {
-  from?: string;
-  to?: string;
-  inline?: boolean;
-}
-
-/** Counters that are rows written, whatever the job calls them. */
-const ROW_KEYS = [
-  'inserted',
-  'changed',
-  'unchanged',
-  'markedUnsubscribed',
-  'added',
-  'relisted',
-  'confirmed',
-  'removed',
-  'summaryRows',
-  'cumulateRows',
-  'cpsDays',
-  'settlements',
-  'slots',
-];
-const num = (v: unknown) => (typeof v === 'number' ? v : 0);
-const rowsOf = (counts: Record<string, unknown>) => ROW_KEYS.reduce((sum, k) => sum + num(counts[k]), 0);
+type SyncOptions = { from?: string; to?: string; inline?: boolean } & Record<string, unknown>;
 
 export function jobsFor(what: string): SyncJobName[] {
   if (what === 'all') return [...SYNC_JOB_NAMES];
@@ -49,130 +23,47 @@ export function jobsFor(what: string): SyncJobName[] {
   throw new InputError(`unknown sync "${what}": use one of ${[...SYNC_JOB_NAMES, 'all'].join(', ')}`);
 }
 
-/** The payload of each job; --from/--to apply to the dated jobs only. Validated here, before anything starts. */
+/** Every payload option some contract declares (besides the range), once each. */
+const extraOptions = () => [
+  ...new Map(SYNC_CONTRACTS.flatMap((c) => contractOf(c.name).options ?? []).map((o) => [o.key, o])).values(),
+];
+
+/**
+ * The payload of each job: --from/--to go to the jobs whose contract takes a range, other options
+ * to the jobs that declare them; an option none of the chosen jobs takes is refused. Validated
+ * here, before anything starts.
+ */
 export function payloadsFor(jobs: SyncJobName[], options: SyncOptions, now = new Date()) {
-  const dated = jobs.some((j) => j === 'datacube' || j === 'publisher');
-  if ((options.from || options.to) && !dated) {
-    throw new InputError('--from/--to apply to datacube and publisher only');
+  const defs = jobs.map(contractOf);
+  if ((options.from || options.to) && !defs.some((d) => d.range)) {
+    throw new InputError(`--from/--to apply to ${datedJobs().join(' and ')} only`);
   }
-  return jobs.map((name) => {
-    const def = findSyncJob(name);
-    if (!def) throw new InputError(`unknown sync job ${name}`);
+  for (const option of extraOptions()) {
+    if (
+      options[option.key] !== undefined &&
+      !defs.some((d) => d.options?.some((o) => o.key === option.key))
+    ) {
+      const takers = SYNC_CONTRACTS.filter((c) =>
+        contractOf(c.name).options?.some((o) => o.key === option.key),
+      );
+      throw new InputError(
+        `${option.flag.split(' ')[0]} applies to ${takers.map((c) => c.name).join(' and ')} only`,
+      );
+    }
+  }
+  return defs.map((def) => {
+    const name = def.name as SyncJobName;
     const payload: Record<string, unknown> = { trigger: 'cli' };
-    if (name === 'datacube' || name === 'publisher') {
+    if (def.range) {
       if (options.from) payload.from = options.from;
       if (options.to) payload.to = options.to;
+    }
+    for (const option of def.options ?? []) {
+      if (options[option.key] !== undefined) payload[option.key] = options[option.key];
     }
     def.resolve(parsePayload(def, payload), now); // throws InputError for bad dates / from > to
     return { name, payload };
   });
-}
-
-/** One progress display for one or more jobs: bars on a TTY, periodic lines otherwise. */
-export class ProgressView {
-  private readonly bars?: cliProgress.MultiBar;
-  private readonly bar = new Map<string, cliProgress.SingleBar>();
-  private readonly started = new Map<string, number>();
-  private readonly lastLine = new Map<string, number>();
-
-  constructor(
-    tty: boolean,
-    private readonly everyMs = 5_000,
-  ) {
-    if (tty) {
-      this.bars = new cliProgress.MultiBar(
-        {
-          format:
-            '{job} |{bar}| {percentage}% {value}/{total} | pages {pages} | profiles {profiles} | rows {rows} | {rate}/s | ETA {eta_formatted}',
-          hideCursor: true,
-          clearOnComplete: false,
-          etaBuffer: 50,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-    }
-  }
-
-  update(p: SyncProgress): void {
-    const first = this.started.get(p.job) ?? Date.now();
-    this.started.set(p.job, first);
-    const seconds = Math.max(0.001, (Date.now() - first) / 1000);
-    const fields = {
-      job: p.job.padEnd(9),
-      pages: num(p.counts.pages),
-      profiles: num(p.counts.profiles),
-      rows: rowsOf(p.counts),
-      // The first second's rate is noise (the first update can land microseconds after the start).
-      rate: seconds < 1 ? '-' : Math.round(p.done / seconds),
-    };
-    const total = p.total ?? Math.max(p.done, 1);
-    if (this.bars) {
-      let bar = this.bar.get(p.job);
-      if (!bar) {
-        bar = this.bars.create(total, 0, fields);
-        this.bar.set(p.job, bar);
-      }
-      bar.setTotal(total);
-      bar.update(p.done, fields);
-      return;
-    }
-    const now = Date.now();
-    if (now - (this.lastLine.get(p.job) ?? 0) < this.everyMs && p.phase !== 'done') return;
-    this.lastLine.set(p.job, now);
-    const pct = p.total ? ` (${Math.floor((100 * p.done) / p.total)}%)` : '';
-    console.log(
-      `${p.job}: ${p.phase} ${p.done}${p.total ? `/${p.total}` : ''}${pct}, pages ${fields.pages}, profiles ${fields.profiles}, rows ${fields.rows}, ${fields.rate}/s`,
-    );
-  }
-
-  stop(): void {
-    this.bars?.stop();
-  }
-}
-
-export type Outcome = { name: SyncJobName; result?: SyncResult; error?: string; note?: string };
-
-/**
- * Enqueues each job (or joins the one already queued or running), follows them all to their end
- * through `view`, and returns one outcome per job (a failed job is an outcome, not a throw).
- * `wxsync sync` and `wxsync demo` both run their syncs this way.
- */
-export async function runThroughQueue(
-  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
-  jobs: { name: SyncJobName; payload: Record<string, unknown> }[],
-  view: ProgressView,
-  say: (line: string) => void = console.log,
-): Promise<Outcome[]> {
-  const redis = createRedis(config.REDIS_URL, 'service', 'wxsync-sync-cli');
-  const queue = openQueue(QUEUE_NAMES.sync, redis, config.QUEUE_PREFIX);
-  try {
-    const enqueued: { name: SyncJobName; job: Job; joined: boolean }[] = [];
-    for (const { name, payload } of jobs) {
-      const { job, joined } = await enqueueSync(queue, name, payload);
-      say(
-        joined
-          ? `${name}: joining job ${job.id} (already queued or running)`
-          : `${name}: enqueued job ${job.id}`,
-      );
-      enqueued.push({ name, job, joined });
-    }
-    if ((await queue.getWorkersCount()) === 0) {
-      say('no worker is running yet: the jobs wait for `wxsync worker` (or use --inline)');
-    }
-    const settled = await Promise.allSettled(
-      enqueued.map(({ job }) => followSyncJob(job, redis, config.QUEUE_PREFIX, (p) => view.update(p))),
-    );
-    return settled.map((s, i) => {
-      const { name, joined } = enqueued[i] as (typeof enqueued)[number];
-      const note = joined ? 'joined a run already queued' : undefined;
-      return s.status === 'fulfilled'
-        ? { name, result: s.value, note }
-        : { name, error: s.reason instanceof Error ? s.reason.message : String(s.reason) };
-    });
-  } finally {
-    await queue.close();
-    await redis.quit().catch(() => undefined);
-  }
 }
 
 function printSummary(outcomes: Outcome[], startedAt: number): void {
@@ -195,12 +86,19 @@ function printSummary(outcomes: Outcome[], startedAt: number): void {
 }
 
 export function registerSyncCommands(program: Command): void {
-  program
+  const command = program
     .command('sync')
-    .description('run a sync now: followers, blacklist, datacube, publisher or all')
-    .argument('<what>', `${[...SYNC_JOB_NAMES, 'all'].join(' | ')}`)
-    .option('--from <YYYY-MM-DD>', 'first day (datacube, publisher); default yesterday (publisher: 7 days)')
-    .option('--to <YYYY-MM-DD>', 'last day (datacube, publisher); default yesterday, Beijing time')
+    .description(`run a sync now: ${SYNC_JOB_NAMES.join(', ')} or all`)
+    .argument('<what>', `${[...SYNC_JOB_NAMES, 'all'].join(' | ')}`);
+  const dated = datedJobs();
+  const defaults = dated.map(
+    (name) => `${name} ${contractOf(name).range?.defaultDays ?? 1} day(s) ending yesterday`,
+  );
+  command
+    .option('--from <YYYY-MM-DD>', `first day (${dated.join(', ')}); default: ${defaults.join(', ')}`)
+    .option('--to <YYYY-MM-DD>', `last day (${dated.join(', ')}); default yesterday, Beijing time`);
+  for (const option of extraOptions()) command.option(option.flag, option.description);
+  command
     .option('--inline', 'run in this process instead of through the queue and a worker')
     .action(async (what: string, options: SyncOptions) => {
       const jobs = payloadsFor(jobsFor(what), options);
@@ -224,7 +122,7 @@ export function registerSyncCommands(program: Command): void {
                 });
                 outcomes.push({ name, result });
               } catch (error) {
-                outcomes.push({ name, error: error instanceof Error ? error.message : String(error) });
+                outcomes.push({ name, error: errorMessage(error) });
               }
             }
           } finally {

@@ -5,13 +5,12 @@
  */
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
-import { QUEUE_NAMES } from '../../jobs/queues.ts';
-import { findSyncJob } from '../../jobs/registry.ts';
-import { parsePayload } from '../../jobs/runner.ts';
-import { enqueueSync } from '../../jobs/sync-queue.ts';
-import { SYNC_JOB_NAMES, type SyncJobName } from '../../jobs/types.ts';
 import { getRun, listRuns, type SyncRunRow } from '../db/sync-runs.ts';
 import { ConflictError, InputError, UnavailableError, WxsyncError } from '../errors.ts';
+import { QUEUE_NAMES } from '../queues.ts';
+import { parsePayload } from '../sync/contract.ts';
+import { enqueueSync } from '../sync/queue.ts';
+import { contractOf, SYNC_JOB_NAMES, type SyncJobName } from '../sync/registry.ts';
 import type { OpsDeps } from './deps.ts';
 import { DateRange, parseInput, RunId } from './inputs.ts';
 
@@ -50,7 +49,7 @@ async function enqueue(
   payload: Record<string, unknown>,
 ): Promise<Triggered> {
   // Only what the job's payload schema knows goes on the queue (run params carry derived keys).
-  const clean = parsePayload(findSyncJob(name)!, payload) as Record<string, unknown>;
+  const clean = parsePayload(contractOf(name), payload) as Record<string, unknown>;
   const { job, joined } = await enqueueSync(syncQueue(deps), name, clean);
   deps.log.info({ job: name, jobId: job.id, joined, payload: clean }, 'sync job enqueued by an operator');
   return { job: name, job_id: String(job.id), joined, payload: clean };
@@ -70,8 +69,7 @@ export async function triggerSync(
   const payload: Record<string, unknown> = { trigger: 'admin' };
   if (range.from) payload.from = range.from;
   if (range.to) payload.to = range.to;
-  const parsed = parsePayload(findSyncJob(name)!, payload) as Record<string, unknown>;
-  if ((range.from || range.to) && !('from' in parsed || 'to' in parsed)) {
+  if ((range.from || range.to) && !contractOf(name).range) {
     throw new InputError(`the ${name} sync takes no date range (it always mirrors the whole list)`);
   }
   return enqueue(deps, name, payload);

@@ -25,17 +25,16 @@
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { withDeadline } from '../deadline.ts';
+import { UnavailableError } from '../errors.ts';
 import {
   batchPushJob,
-  dedupeKey,
   type EventJobPayload,
   type EventJobSpec,
   MAX_PUSHES_PER_JOB,
   singlePushJob,
-  type WxMessage,
-} from '../../jobs/events.ts';
-import { withDeadline } from '../deadline.ts';
-import { UnavailableError } from '../errors.ts';
+} from '../events/jobs.ts';
+import { dedupeKey, type WxMessage } from '../events/message.ts';
 
 export interface PushEnqueuerOptions {
   redis: Redis;

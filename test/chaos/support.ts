@@ -7,9 +7,9 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
-import { QUEUE_NAMES } from '../../jobs/queues.ts';
 import { followersJob } from '../../jobs/sync/followers.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
+import { QUEUE_NAMES } from '../../src/queues.ts';
 import { asUserInfo, canonicalJson, mirrorOf, type SyncTestEnv, sorted } from '../jobs/support.ts';
 import { TEST_WECHAT } from '../support/env.ts';
 import { until } from '../support/processes.ts';

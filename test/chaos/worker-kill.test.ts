@@ -6,11 +6,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forEachBounded } from '../../jobs/pool.ts';
-import { enqueueSync } from '../../jobs/sync-queue.ts';
-import { type RunningServer, startServer } from '../../src/cli/serve.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
 import type { PushResult } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
+import { type RunningServer, startServer } from '../../src/runtime/server.ts';
+import { enqueueSync } from '../../src/sync/queue.ts';
 import { type SyncTestEnv, syncTestEnv } from '../jobs/support.ts';
 import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
 import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';

@@ -1,9 +1,9 @@
 /** `wxsync worker` serves its own /metrics (its work is counted in its own process). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningWorkers, startWorkers } from '../../src/cli/worker.ts';
-import { startWorkerMetrics } from '../../src/cli/worker-metrics.ts';
 import { createLogger } from '../../src/logger.ts';
 import { rowsUpserted } from '../../src/metrics.ts';
+import { startWorkerMetrics } from '../../src/runtime/worker-metrics.ts';
+import { type RunningWorkers, startWorkers } from '../../src/runtime/workers.ts';
 import { testConfig } from '../server/support.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { freePort } from '../support/redis-server.ts';

@@ -7,11 +7,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openQueue, QUEUE_NAMES } from '../../jobs/queues.ts';
 import { lockKeyOf } from '../../jobs/runner.ts';
-import { enqueueSync } from '../../jobs/sync-queue.ts';
 import { createSyncWorker } from '../../jobs/sync-worker.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
+import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
+import { enqueueSync } from '../../src/sync/queue.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { spawnNode, until } from '../support/processes.ts';
 import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from './support.ts';

@@ -7,18 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  batchPushJob,
-  dedupeKey,
-  EVENT_BATCH_JOB,
-  EVENT_JOB,
-  type EventJobDeps,
-  type EventJobSpec,
-  eventName,
-  processEventJob,
-  run,
-  WxMessage,
-} from '../../jobs/events.ts';
+import { type EventJobDeps, processEventJob, run } from '../../jobs/events/processor.ts';
+import { batchPushJob, EVENT_BATCH_JOB, EVENT_JOB, type EventJobSpec } from '../../src/events/jobs.ts';
+import { dedupeKey, eventName, WxMessage } from '../../src/events/message.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRedis } from '../../src/redis.ts';

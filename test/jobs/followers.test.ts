@@ -5,10 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
-import type { SyncJobName } from '../../jobs/types.ts';
 import { upsertBlacklistPage } from '../../src/db/blacklist.ts';
 import { upsertFollowers } from '../../src/db/followers.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
+import type { SyncJobName } from '../../src/sync/registry.ts';
 import { getUserInfo } from '../../src/wechat/users.ts';
 import { asUserInfo, canonicalJson, mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from './support.ts';
 

@@ -1,8 +1,8 @@
 /** Datacube and publisher syncs against the fake platform: windows, clipping, paging, idempotence. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addDays, beijingYesterday, resolveRange } from '../../jobs/dates.ts';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
+import { addDays, beijingYesterday, resolveRange } from '../../src/calendar.ts';
 import { getRun, saveCheckpoint, startRun } from '../../src/db/sync-runs.ts';
 import { InputError } from '../../src/errors.ts';
 import { lastSuccessfulRun } from '../../src/metrics.ts';

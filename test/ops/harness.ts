@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Hono } from 'hono';
-import { openQueue, QUEUE_NAMES } from '../../jobs/queues.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { type FakeWeChat, type FakeWeChatOptions, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { OpsDeps } from '../../src/ops/deps.ts';
+import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
 import { createRedis } from '../../src/redis.ts';
 import { operatorRoutes } from '../../src/server/admin/index.ts';
 import { type AppEnv, createApp } from '../../src/server/app.ts';

@@ -1,5 +1,5 @@
 /**
- * /wx's group commit (src/server/enqueue.ts) and the batch job (jobs/events.ts) against real
+ * /wx's group commit (src/server/enqueue.ts) and the batch job (jobs/events/processor.ts) against real
  * Redis, PostgreSQL and the fake platform: concurrent pushes share jobs yet each is queued and
  * applied exactly once; a failed write answers 503 and releases the claims; a push that fails
  * inside a batch gets its own job (retried alone, or kept in the failed set with its reason).
@@ -8,21 +8,14 @@ import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  batchPushJob,
-  dedupeKey,
-  EVENT_BATCH_JOB,
-  EVENT_JOB,
-  type EventJobPayload,
-  type EventWorker,
-  queuedPushes,
-  startEventWorker,
-  WxMessage,
-} from '../../jobs/events.ts';
-import { QUEUE_NAMES } from '../../jobs/queues.ts';
+import { type EventWorker, startEventWorker } from '../../jobs/events/worker.ts';
+import { batchPushJob, EVENT_BATCH_JOB, EVENT_JOB, type EventJobPayload } from '../../src/events/jobs.ts';
+import { dedupeKey, WxMessage } from '../../src/events/message.ts';
+import { queuedPushes } from '../../src/events/queued.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { wxEvents } from '../../src/metrics.ts';
+import { QUEUE_NAMES } from '../../src/queues.ts';
 import { createRedis, redisReady } from '../../src/redis.ts';
 import { createApp } from '../../src/server/app.ts';
 import { createPushEnqueuer } from '../../src/server/enqueue.ts';

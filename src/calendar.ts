@@ -1,6 +1,6 @@
 /** Calendar-day arithmetic for job date ranges (YYYY-MM-DD, Beijing calendar). */
-import { InputError } from '../src/errors.ts';
-import { beijingDate } from '../src/wechat/datacube.ts';
+import { InputError } from './errors.ts';
+import { beijingDate } from './wechat/datacube.ts';
 
 const DAY_MS = 86_400_000;
 const ISO = /^(\d{4})-(\d{2})-(\d{2})$/;

@@ -2,14 +2,12 @@
  * Producer side of the `sync` queue: enqueue a sync job (joining one already queued or running),
  * and follow a job's progress to its end (the CLI does both).
  */
-
 import { randomBytes } from 'node:crypto';
 import { type Job, type Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, safeJobId } from './queues.ts';
-import { findSyncJob } from './registry.ts';
-import { parsePayload, type SyncResult } from './runner.ts';
-import type { SyncJobName, SyncProgress } from './types.ts';
+import { QUEUE_NAMES, safeJobId } from '../queues.ts';
+import { parsePayload, type SyncProgress, type SyncResult } from './contract.ts';
+import { findContract, type SyncJobName } from './registry.ts';
 
 /**
  * Finished jobs are kept a while: a scheduled slot's deterministic id must still exist when a second
@@ -43,7 +41,7 @@ export async function enqueueSync(
   payload: Record<string, unknown>,
   options: { jobId?: string; now?: Date } = {},
 ): Promise<Enqueued> {
-  const def = findSyncJob(name);
+  const def = findContract(name);
   if (!def) throw new Error(`unknown sync job ${name}`);
   def.resolve(parsePayload(def, payload), options.now ?? new Date());
   if (!options.jobId) {

@@ -6,10 +6,10 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { openQueue, QUEUE_NAMES } from '../../jobs/queues.ts';
+import type { Started, Starter } from '../../jobs/worker-context.ts';
+import { openQueue, QUEUE_NAMES } from '../queues.ts';
 import { metricsRoutes } from '../server/admin/index.ts';
 import { type AppEnv, errorHandler } from '../server/app.ts';
-import type { Started, Starter } from './worker.ts';
 
 export const startWorkerMetrics: Starter = async (ctx): Promise<Started> => {
   const port = ctx.config.WORKER_METRICS_PORT;

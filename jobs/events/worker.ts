@@ -1,0 +1,50 @@
+/** The worker of the `events` queue: runs processEventJob, logs failures, hands failed pushes back. */
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { EventJobSpec } from '../../src/events/jobs.ts';
+import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
+import { type EventJobDeps, processEventJob } from './processor.ts';
+
+export interface EventWorker {
+  worker: Worker;
+  /** Stops taking jobs and waits for the running ones to finish. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts consuming the `events` queue. `connection` must be a `worker`-role Redis
+ * (maxRetriesPerRequest: null); the caller closes it after `close()`.
+ */
+export function startEventWorker(
+  deps: EventJobDeps & { connection: Redis; prefix: string },
+  opts: { concurrency: number },
+): EventWorker {
+  const log = deps.log.child({ queue: QUEUE_NAMES.events });
+  // Failed pushes of a batch go back to the same queue, prefix and connection as the batch came from.
+  const producer = openQueue(QUEUE_NAMES.events, deps.connection, deps.prefix);
+  const requeue = (jobs: EventJobSpec[]) => producer.addBulk(jobs);
+  const jobDeps = { batchConcurrency: opts.concurrency, ...deps, requeue: deps.requeue ?? requeue };
+  const worker = new Worker(QUEUE_NAMES.events, (job) => processEventJob(job, jobDeps), {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    concurrency: opts.concurrency,
+  });
+  worker.on('failed', (job, error) => {
+    const final =
+      job === undefined ||
+      job.attemptsMade >= (job.opts.attempts ?? 1) ||
+      error.name === 'UnrecoverableError';
+    log[final ? 'error' : 'warn'](
+      { jobId: job?.id, attempt: job?.attemptsMade, err: error.message },
+      final ? 'event job failed for good (kept in the failed set)' : 'event job failed, will retry',
+    );
+  });
+  worker.on('error', (error) => log.error({ err: error.message }, 'event worker error'));
+  return {
+    worker,
+    async close() {
+      await worker.close();
+      await producer.close();
+    },
+  };
+}

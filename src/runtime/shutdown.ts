@@ -1,0 +1,33 @@
+import type { Log } from '../logger.ts';
+
+/**
+ * Graceful stop for long-running commands: the first SIGTERM/SIGINT runs `close` (stop taking
+ * work, finish what runs, close connections) and lets the process exit on its own; a second
+ * signal exits at once (an operator pressing Ctrl-C twice means it).
+ */
+export function onShutdown(log: Log, close: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let closing = false;
+    const handler = (signal: NodeJS.Signals) => {
+      if (closing) {
+        log.warn({ signal }, 'second signal: exiting now');
+        process.exit(130);
+      }
+      closing = true;
+      log.info({ signal }, 'shutting down gracefully');
+      close()
+        .then(() => log.info('stopped'))
+        .catch((error: unknown) => {
+          log.error({ err: error instanceof Error ? error.message : String(error) }, 'error while stopping');
+          process.exitCode = 1;
+        })
+        .finally(() => {
+          process.off('SIGTERM', handler);
+          process.off('SIGINT', handler);
+          resolve();
+        });
+    };
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  });
+}

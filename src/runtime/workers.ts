@@ -1,0 +1,77 @@
+/**
+ * What `wxsync worker` (and the demo) run: each consumer is a starter (events worker, sync worker,
+ * scheduler, metrics endpoint), all sharing one set of dependencies built here once. close(): every
+ * starter stops taking jobs and finishes its running ones (in reverse start order), then Redis and
+ * PostgreSQL are closed.
+ */
+import { startEventWorker } from '../../jobs/events/worker.ts';
+import { startSyncScheduler, startSyncWorker } from '../../jobs/sync-runtime.ts';
+import type { Started, Starter, WorkerContext } from '../../jobs/worker-context.ts';
+import type { Config } from '../config.ts';
+import { createDb } from '../db/client.ts';
+import type { Log } from '../logger.ts';
+import { createRedis } from '../redis.ts';
+import { createWeChatClient } from '../wechat/client.ts';
+import { startWorkerMetrics } from './worker-metrics.ts';
+
+export const startEvents: Starter = (ctx) => {
+  const concurrency = ctx.concurrency ?? ctx.config.EVENT_WORKER_CONCURRENCY;
+  const events = startEventWorker(
+    {
+      db: ctx.db,
+      wechat: ctx.wechat,
+      log: ctx.log,
+      connection: ctx.workerRedis,
+      prefix: ctx.config.QUEUE_PREFIX,
+    },
+    { concurrency },
+  );
+  ctx.log.info({ queue: 'events', concurrency }, 'events worker started');
+  return { name: 'events', close: events.close };
+};
+
+/** Every consumer `wxsync worker` runs, in start order (closed in reverse). */
+export const STARTERS: Starter[] = [startEvents, startSyncWorker, startSyncScheduler, startWorkerMetrics];
+
+export interface RunningWorkers {
+  close(): Promise<void>;
+}
+
+export async function startWorkers(
+  config: Config,
+  log: Log,
+  opts: { concurrency?: number; starters?: Starter[] } = {},
+): Promise<RunningWorkers> {
+  const workerRedis = createRedis(config.REDIS_URL, 'worker', 'wxsync-worker');
+  const serviceRedis = createRedis(config.REDIS_URL, 'service', 'wxsync-worker-service');
+  for (const redis of [workerRedis, serviceRedis]) {
+    redis.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
+  }
+  const db = createDb(config.DATABASE_URL);
+  const wechat = createWeChatClient(config, { redis: serviceRedis, log });
+  const ctx: WorkerContext = {
+    config,
+    log,
+    db,
+    wechat,
+    workerRedis,
+    serviceRedis,
+    concurrency: opts.concurrency,
+  };
+  const started: Started[] = [];
+  for (const start of opts.starters ?? STARTERS) started.push(await start(ctx));
+  return {
+    async close() {
+      try {
+        for (const s of [...started].reverse()) {
+          await s.close();
+          log.info({ worker: s.name }, 'worker stopped');
+        }
+      } finally {
+        // Connections close even when a worker failed to stop cleanly.
+        await Promise.allSettled([workerRedis.quit(), serviceRedis.quit()]);
+        await db.$disconnect();
+      }
+    },
+  };
+}

@@ -2,12 +2,13 @@
  * Authors the next migration without a shadow database (Prisma's shadow-database path is broken
  * with the JS schema engine, see README): diff the schema of the last migration (kept as
  * prisma/migrations/schema.snapshot.prisma) against prisma/schema.prisma, then re-apply the
- * column comments and prisma/derived.sql (views, reference data).
+ * column comments and prisma/derived.sql (views, functions, triggers, reference data; see derived-sql.ts).
  *
  *   npm run db:new-migration -- <name>
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { derivedDrops, withoutDollarQuotes } from './derived-sql.ts';
 import { docCommentsSql } from './prisma-doc-comments.ts';
 
 const name = process.argv[2];
@@ -24,14 +25,13 @@ const diff = execFileSync(
   { encoding: 'utf8' },
 );
 const derived = readFileSync('prisma/derived.sql', 'utf8');
-const views = [...derived.matchAll(/CREATE VIEW (\w+)/g)].map((m) => m[1]);
 const sql = [
-  '-- Views are recreated from prisma/derived.sql at the end of every migration.',
-  ...views.map((v) => `DROP VIEW IF EXISTS "${v}" CASCADE;`),
+  '-- Views and functions are recreated from prisma/derived.sql at the end of every migration.',
+  ...derivedDrops(derived),
   diff.trim(),
   '-- Column and table comments, from the /// docs in schema.prisma.',
   docCommentsSql(),
-  derived.trim(),
+  withoutDollarQuotes(derived.trim()),
   '',
 ].join('\n\n');
 const stamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);

@@ -51,15 +51,23 @@ describe('warehouse schema', () => {
     ).rejects.toThrow();
   });
 
-  it('comments every column of every table', async () => {
+  it('comments every table, view and function, and every column of each table and view', async () => {
     const missing = await t.db.$queryRaw<{ table_name: string; column_name: string }[]>`
       SELECT c.table_name, c.column_name
       FROM information_schema.columns c
-      JOIN pg_class k ON k.relname = c.table_name AND k.relkind = 'r'
+      JOIN pg_class k ON k.relname = c.table_name AND k.relkind IN ('r', 'v')
       JOIN pg_namespace n ON n.oid = k.relnamespace AND n.nspname = c.table_schema
       WHERE c.table_schema = 'public' AND c.table_name <> '_prisma_migrations'
         AND col_description(k.oid, c.ordinal_position) IS NULL`;
     expect(missing).toEqual([]);
+    const undocumented = await t.db.$queryRaw<{ name: string }[]>`
+      SELECT k.relname AS name FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace
+      WHERE n.nspname = 'public' AND k.relkind IN ('r', 'v') AND k.relname <> '_prisma_migrations'
+        AND obj_description(k.oid, 'pg_class') IS NULL
+      UNION ALL
+      SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'public' AND obj_description(p.oid, 'pg_proc') IS NULL`;
+    expect(undocumented).toEqual([]);
   });
 
   it('answers the report views', async () => {

@@ -111,7 +111,13 @@ export async function runSyncJob(
   let lastCounts: RunCounts = {};
   const log = deps.log.child({ job: job.name });
   try {
-    const { row, resumed } = await openRun(deps.db, job, params, payload.trigger ?? 'cli', new Date());
+    const { row, resumed } = await openRun(
+      deps.db,
+      job,
+      params,
+      payload.trigger ?? 'cli',
+      deps.now?.() ?? new Date(),
+    );
     runId = row.id;
     const id = row.id;
     log.info(

@@ -88,11 +88,17 @@ export async function run({
   if (message.MsgType === 'event' && lower === 'subscribe') {
     const askedAt = new Date();
     const info = await getUserInfo(deps.wechat, openid);
-    await upsertFollowers(deps.db, [info], { syncedAt: new Date(), fetchedAt: askedAt });
+    // changedAt: the follower_history period this subscribe opens starts at the push's CreateTime.
+    await upsertFollowers(deps.db, [info], {
+      syncedAt: new Date(),
+      fetchedAt: askedAt,
+      changedAt: createTime,
+      writer: { kind: 'event', eventId: Number(row.id) },
+    });
     rowsUpserted.inc({ table: 'followers' });
     outcome = 'applied';
   } else if (message.MsgType === 'event' && lower === 'unsubscribe') {
-    await markUnsubscribed(deps.db, openid, createTime);
+    await markUnsubscribed(deps.db, openid, createTime, { kind: 'event', eventId: Number(row.id) });
     rowsUpserted.inc({ table: 'followers' });
     outcome = 'applied';
   }

@@ -53,6 +53,10 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
   const { db, wechat } = deps;
   const concurrency = deps.config.SYNC_BATCH_CONCURRENCY;
   const writeRows = deps.followerWriteRows ?? 1_000;
+  // Times stored in followers (and so follower_history periods) come from the deps' clock, the one
+  // the runner dated the run with: "confirmed since the run started" compares like with like.
+  const clock = deps.now ?? (() => new Date());
+  const writer = { kind: 'sync', runId: run.id } as const;
   const cp: Checkpoint = Checkpoint.parse(run.checkpoint ?? {});
   const counts = Object.fromEntries(FOLLOWER_COUNTERS.map((k) => [k, cp.counts[k] ?? 0])) as Record<
     Counter,
@@ -90,7 +94,7 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
     bufferedBatches = 0;
     bufferFetchedAt = undefined;
     signal.throwIfAborted();
-    const r = await upsertFollowers(db, rows, { syncedAt: new Date(), fetchedAt });
+    const r = await upsertFollowers(db, rows, { syncedAt: clock(), fetchedAt, writer });
     add('inserted', r.inserted);
     add('changed', r.changed);
     add('unchanged', r.unchanged);
@@ -121,7 +125,7 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
       }
       await forEachBounded(chunk(todo, BATCHGET_MAX), concurrency, async (batch) => {
         signal.throwIfAborted();
-        const askedAt = new Date();
+        const askedAt = clock();
         const infos = await batchGetUserInfo(wechat, batch);
         if (bufferFetchedAt === undefined || askedAt < bufferFetchedAt) bufferFetchedAt = askedAt;
         add('batchgetCalls', 1);
@@ -132,7 +136,7 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
           const answered = new Set(infos.map((i) => i.openid));
           const missing = batch.filter((openid) => !answered.has(openid));
           add('missing', missing.length);
-          await confirmListed(db, missing, new Date());
+          await confirmListed(db, missing, clock(), writer);
         }
         buffer.push(...infos);
         bufferedBatches += 1;
@@ -153,7 +157,7 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
   // Only now, with every listed follower confirmed, is "not listed" proof of leaving.
   report('marking');
   signal.throwIfAborted();
-  const marked = await markUnlistedFollowersUnsubscribed(db, run.startedAt, new Date());
+  const marked = await markUnlistedFollowersUnsubscribed(db, run.startedAt, clock(), writer);
   add('markedUnsubscribed', marked);
   rowsUpserted.inc({ table: 'followers' }, marked);
   report('done');

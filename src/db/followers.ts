@@ -3,11 +3,44 @@
  * never one per row: a 1M-follower sync is 10^4 statements, not 10^6.
  *
  * `updated_at` moves only when a stored value changes, so analysts can ask "what changed today".
+ *
+ * follower_history is written by triggers on `followers` (prisma/derived.sql), in the statement
+ * that changes a row, whoever wrote it. Each function here says who is writing (`Writer`): the
+ * trigger records it as the writer that closed and opened the period, and the row keeps the sync
+ * run (last_run_id) or push (last_event_id) that last wrote it. A period starts at the row's new
+ * updated_at, so writers set updated_at to when the change happened (a push's CreateTime).
  */
 
 import { Prisma } from '../generated/prisma/client.ts';
 import type { UserInfo } from '../wechat/schemas.ts';
 import { bulkQuery, type Db } from './client.ts';
+
+/**
+ * Who writes: a sync run (sync_runs.id), the processing of /wx pushes (follower_events.id; one
+ * statement may apply several pushes, keyed by openid), or an operator action (its name).
+ */
+export type Writer =
+  | { kind: 'sync'; runId: number }
+  | { kind: 'event'; eventId: number | ReadonlyMap<string, number> }
+  | { kind: 'admin'; action: string };
+
+/**
+ * A FROM item that tells the history triggers who writes, for the rest of this statement's
+ * transaction (set_config(..., true): transaction-local, so a pooled connection never carries it
+ * into someone else's statement). Joined into the writing statement itself, so no transaction or
+ * extra round trip is needed. Without it the trigger records the writer as `unknown`.
+ */
+function writerItem(writer: Writer | undefined): Prisma.Sql {
+  const name =
+    writer === undefined ? 'unknown' : writer.kind === 'admin' ? `admin:${writer.action}` : writer.kind;
+  return Prisma.sql`(SELECT set_config('wxsync.writer', ${name}, true)) AS _writer`;
+}
+
+const runIdOf = (writer: Writer | undefined) => (writer?.kind === 'sync' ? writer.runId : null);
+const eventIdOf = (writer: Writer | undefined, openid: string): number | null => {
+  if (writer?.kind !== 'event') return null;
+  return typeof writer.eventId === 'number' ? writer.eventId : (writer.eventId.get(openid) ?? null);
+};
 
 export interface UpsertResult {
   /** Rows that did not exist before. */
@@ -59,8 +92,15 @@ async function countedUpsert(db: Db, upsert: Prisma.Sql, at: Date): Promise<Upse
 }
 
 export interface UpsertOptions {
-  /** Stored as last_synced_at (and updated_at of changed rows). */
+  /** Stored as last_synced_at (and, unless `changedAt` says otherwise, updated_at of changed rows). */
   syncedAt: Date;
+  /**
+   * When the change took effect, stored as updated_at of changed rows and so the start of their
+   * new follower_history period (default syncedAt). The events worker passes the push's CreateTime.
+   */
+  changedAt?: Date;
+  /** Who writes (history and lineage); absent: recorded as `unknown`. */
+  writer?: Writer;
   /**
    * When WeChat was asked (before the call that returned these profiles, default syncedAt). An
    * answer is older than an event recorded after that moment: an unsubscribe (or subscribe) push
@@ -78,26 +118,38 @@ export async function upsertFollowers(db: Db, infos: UserInfo[], opts: UpsertOpt
   const unique = lastByOpenid(infos);
   const following = unique.filter((i) => i.subscribe === 1);
   const left = unique.filter((i) => i.subscribe === 0);
-  const fetchedAt = opts.fetchedAt ?? opts.syncedAt;
+  const w: WriteContext = {
+    at: opts.syncedAt,
+    changedAt: opts.changedAt ?? opts.syncedAt,
+    fetchedAt: opts.fetchedAt ?? opts.syncedAt,
+    writer: opts.writer,
+  };
   let result: UpsertResult = { inserted: 0, changed: 0, unchanged: 0 };
-  if (following.length > 0)
-    result = add(result, await upsertFollowing(db, following, opts.syncedAt, fetchedAt));
-  if (left.length > 0) result = add(result, await upsertLeft(db, left, opts.syncedAt, fetchedAt));
+  if (following.length > 0) result = add(result, await upsertFollowing(db, following, w));
+  if (left.length > 0) result = add(result, await upsertLeft(db, left, w));
   return result;
 }
 
-async function upsertFollowing(db: Db, infos: UserInfo[], at: Date, fetchedAt: Date): Promise<UpsertResult> {
+interface WriteContext {
+  at: Date;
+  changedAt: Date;
+  fetchedAt: Date;
+  writer: Writer | undefined;
+}
+
+async function upsertFollowing(db: Db, infos: UserInfo[], w: WriteContext): Promise<UpsertResult> {
+  const { at, changedAt, fetchedAt } = w;
   const col = <T>(pick: (i: UserInfo) => T) => infos.map(pick);
   return countedUpsert(
     db,
     Prisma.sql`
       INSERT INTO followers AS f (openid, unionid, subscribe, nickname, sex, language, city, province, country,
         headimgurl, subscribe_time, remark, groupid, tagid_list, subscribe_scene, qr_scene, qr_scene_str,
-        first_seen_at, updated_at, last_synced_at, unsubscribed_at)
+        first_seen_at, updated_at, last_synced_at, unsubscribed_at, last_run_id, last_event_id)
       SELECT t.openid, t.unionid, true, t.nickname, t.sex, t.language, t.city, t.province, t.country,
         t.headimgurl, t.subscribe_time, t.remark, t.groupid, t.tagid_list::int[], t.subscribe_scene, t.qr_scene,
-        t.qr_scene_str, ${at}, ${at}, ${at}, NULL
-      FROM unnest(
+        t.qr_scene_str, ${at}, ${changedAt}, ${at}, NULL, ${runIdOf(w.writer)}::bigint, t.last_event_id
+      FROM ${writerItem(w.writer)}, unnest(
         ${col((i) => i.openid)}::text[], ${col((i) => i.unionid ?? null)}::text[],
         ${col((i) => i.nickname ?? null)}::text[], ${col((i) => i.sex ?? null)}::int[],
         ${col((i) => i.language ?? null)}::text[], ${col((i) => i.city ?? null)}::text[],
@@ -105,9 +157,10 @@ async function upsertFollowing(db: Db, infos: UserInfo[], at: Date, fetchedAt: D
         ${col((i) => i.headimgurl ?? null)}::text[], ${col((i) => unixToDate(i.subscribe_time))}::timestamptz[],
         ${col((i) => i.remark ?? null)}::text[], ${col((i) => i.groupid ?? null)}::int[],
         ${col((i) => intArrayLiteral(i.tagid_list))}::text[], ${col((i) => i.subscribe_scene ?? null)}::text[],
-        ${col((i) => i.qr_scene ?? null)}::bigint[], ${col((i) => i.qr_scene_str ?? null)}::text[]
+        ${col((i) => i.qr_scene ?? null)}::bigint[], ${col((i) => i.qr_scene_str ?? null)}::text[],
+        ${col((i) => eventIdOf(w.writer, i.openid))}::bigint[]
       ) AS t(openid, unionid, nickname, sex, language, city, province, country, headimgurl, subscribe_time,
-             remark, groupid, tagid_list, subscribe_scene, qr_scene, qr_scene_str)
+             remark, groupid, tagid_list, subscribe_scene, qr_scene, qr_scene_str, last_event_id)
       ON CONFLICT (openid) DO UPDATE SET
         unionid = EXCLUDED.unionid, subscribe = true, nickname = EXCLUDED.nickname, sex = EXCLUDED.sex,
         language = EXCLUDED.language, city = EXCLUDED.city, province = EXCLUDED.province,
@@ -125,22 +178,29 @@ async function upsertFollowing(db: Db, infos: UserInfo[], at: Date, fetchedAt: D
            EXCLUDED.groupid, EXCLUDED.tagid_list, EXCLUDED.subscribe_scene, EXCLUDED.qr_scene,
            EXCLUDED.qr_scene_str, NULL::timestamptz)
           THEN EXCLUDED.updated_at ELSE f.updated_at END,
-        last_synced_at = EXCLUDED.last_synced_at
+        last_synced_at = EXCLUDED.last_synced_at,
+        last_run_id = coalesce(EXCLUDED.last_run_id, f.last_run_id),
+        last_event_id = coalesce(EXCLUDED.last_event_id, f.last_event_id)
       -- An unsubscribe recorded after WeChat was asked is newer than this answer.
       WHERE f.subscribe OR f.unsubscribed_at IS NULL OR f.unsubscribed_at < ${fetchedAt}
     `,
-    at,
+    changedAt,
   );
 }
 
-async function upsertLeft(db: Db, infos: UserInfo[], at: Date, fetchedAt: Date): Promise<UpsertResult> {
+async function upsertLeft(db: Db, infos: UserInfo[], w: WriteContext): Promise<UpsertResult> {
+  const { at, changedAt, fetchedAt } = w;
   return countedUpsert(
     db,
     Prisma.sql`
-      INSERT INTO followers AS f (openid, unionid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at)
-      SELECT t.openid, t.unionid, false, ${at}, ${at}, ${at}, ${at}
-      FROM unnest(${infos.map((i) => i.openid)}::text[], ${infos.map((i) => i.unionid ?? null)}::text[])
-        AS t(openid, unionid)
+      INSERT INTO followers AS f (openid, unionid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at,
+        last_run_id, last_event_id)
+      SELECT t.openid, t.unionid, false, ${at}, ${changedAt}, ${at}, ${changedAt}, ${runIdOf(w.writer)}::bigint,
+        t.last_event_id
+      FROM ${writerItem(w.writer)},
+        unnest(${infos.map((i) => i.openid)}::text[], ${infos.map((i) => i.unionid ?? null)}::text[],
+               ${infos.map((i) => eventIdOf(w.writer, i.openid))}::bigint[])
+        AS t(openid, unionid, last_event_id)
       ON CONFLICT (openid) DO UPDATE SET
         subscribe = false,
         unionid = coalesce(EXCLUDED.unionid, f.unionid),
@@ -148,11 +208,13 @@ async function upsertLeft(db: Db, infos: UserInfo[], at: Date, fetchedAt: Date):
         updated_at = CASE WHEN f.subscribe OR f.unsubscribed_at IS NULL
                             OR f.unionid IS DISTINCT FROM coalesce(EXCLUDED.unionid, f.unionid)
                           THEN EXCLUDED.updated_at ELSE f.updated_at END,
-        last_synced_at = EXCLUDED.last_synced_at
+        last_synced_at = EXCLUDED.last_synced_at,
+        last_run_id = coalesce(EXCLUDED.last_run_id, f.last_run_id),
+        last_event_id = coalesce(EXCLUDED.last_event_id, f.last_event_id)
       -- A (re)subscribe recorded after WeChat was asked is newer than this answer.
       WHERE NOT f.subscribe OR f.subscribe_time IS NULL OR f.subscribe_time < ${fetchedAt}
     `,
-    at,
+    changedAt,
   );
 }
 
@@ -161,13 +223,19 @@ async function upsertLeft(db: Db, infos: UserInfo[], at: Date, fetchedAt: Date):
  * saw the user. A later subscribe already stored (events can be processed out of order after
  * retries) is not undone: the flag only flips when the stored subscribe_time is not after `at`.
  */
-export async function markUnsubscribed(db: Db, openid: string, at: Date): Promise<boolean> {
+export async function markUnsubscribed(db: Db, openid: string, at: Date, writer?: Writer): Promise<boolean> {
+  // updated_at = the unsubscribe's time: the follower_history period "left" starts then.
   const changed = await db.$executeRaw`
-    INSERT INTO followers AS f (openid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at)
-    VALUES (${openid}, false, now(), now(), now(), ${at})
+    INSERT INTO followers AS f (openid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at,
+      last_run_id, last_event_id)
+    SELECT ${openid}, false, now(), ${at}, now(), ${at}, ${runIdOf(writer)}::bigint,
+      ${eventIdOf(writer, openid)}::bigint
+    FROM ${writerItem(writer)}
     ON CONFLICT (openid) DO UPDATE SET
       subscribe = false, unsubscribed_at = EXCLUDED.unsubscribed_at,
-      updated_at = EXCLUDED.updated_at, last_synced_at = EXCLUDED.last_synced_at
+      updated_at = EXCLUDED.updated_at, last_synced_at = EXCLUDED.last_synced_at,
+      last_run_id = coalesce(EXCLUDED.last_run_id, f.last_run_id),
+      last_event_id = coalesce(EXCLUDED.last_event_id, f.last_event_id)
     WHERE f.subscribe AND (f.subscribe_time IS NULL OR f.subscribe_time <= ${at})`;
   return changed > 0;
 }
@@ -181,9 +249,12 @@ export async function markUnlistedFollowersUnsubscribed(
   db: Db,
   listedSince: Date,
   at: Date,
+  writer?: Writer,
 ): Promise<number> {
   return db.$executeRaw`
-    UPDATE followers SET subscribe = false, unsubscribed_at = ${at}, updated_at = ${at}
+    UPDATE followers SET subscribe = false, unsubscribed_at = ${at}, updated_at = ${at},
+      last_run_id = coalesce(${runIdOf(writer)}::bigint, last_run_id)
+    FROM ${writerItem(writer)}
     WHERE subscribe AND (last_synced_at IS NULL OR last_synced_at < ${listedSince})`;
 }
 
@@ -196,10 +267,11 @@ export async function markUnlistedFollowersUnsubscribed(
  * openids batchget left out of its answer: they keep their stored profile and are not flagged as
  * gone. Openids never stored stay absent (there is nothing to store yet).
  */
-export async function confirmListed(db: Db, openids: string[], at: Date): Promise<number> {
+export async function confirmListed(db: Db, openids: string[], at: Date, writer?: Writer): Promise<number> {
   if (openids.length === 0) return 0;
   return db.$executeRaw`
-    UPDATE followers SET last_synced_at = ${at} WHERE openid = ANY(${openids}::text[]) AND subscribe`;
+    UPDATE followers SET last_synced_at = ${at}, last_run_id = coalesce(${runIdOf(writer)}::bigint, last_run_id)
+    WHERE openid = ANY(${openids}::text[]) AND subscribe`;
 }
 
 export async function openidsSyncedSince(db: Db, openids: string[], since: Date): Promise<Set<string>> {

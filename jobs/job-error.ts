@@ -1,6 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
 import { WxsyncError } from '../src/errors.ts';
-import { safeErrorMessage } from './runner.ts';
+import { safeErrorMessage } from '../src/safe-error.ts';
+
+/** Whether trying again later can succeed: our errors say so; foreign ones (drivers, network) may. */
+export const isRetryable = (error: unknown): boolean => !(error instanceof WxsyncError) || error.retryable;
 
 /**
  * The one place a job failure is mapped for BullMQ: a WxsyncError that says it is not retryable

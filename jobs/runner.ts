@@ -16,10 +16,10 @@ import {
   saveCheckpoint,
   startRun,
 } from '../src/db/sync-runs.ts';
-import { ConflictError, WxsyncError } from '../src/errors.ts';
+import { ConflictError } from '../src/errors.ts';
 import { lastSuccessfulRun } from '../src/metrics.ts';
+import { safeErrorMessage } from '../src/safe-error.ts';
 import { type ProgressFn, parsePayload, type SyncResult } from '../src/sync/contract.ts';
-import { redact } from '../src/wechat/errors.ts';
 import { acquireLock, lockHolder } from './lock.ts';
 import type { AnySyncJob, RunHandle, SyncDeps } from './types.ts';
 
@@ -42,15 +42,6 @@ export const lockKeyOf = (prefix: string, job: string) => `${prefix}:sync-lock:$
 /** Parameters compare equal whatever order jsonb gave their keys back in. */
 const canonical = (v: Record<string, unknown>) =>
   JSON.stringify(Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b))));
-
-/** A failure as sync_runs.error may keep it: our errors' messages are safe by construction; others are redacted. */
-export function safeErrorMessage(error: unknown): string {
-  if (error instanceof WxsyncError) return error.message;
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return redact(text)
-    .replace(/(postgres(?:ql)?|rediss?):\/\/[^@\s/]*@/gi, '$1://[redacted]@')
-    .slice(0, 2_000);
-}
 
 async function conflict(job: AnySyncJob, deps: SyncDeps): Promise<ConflictError> {
   const [running] = await findRunningRuns(deps.db, job.name);

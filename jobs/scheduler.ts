@@ -15,6 +15,7 @@
 import type { Queue } from 'bullmq';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Config } from '../src/config.ts';
+import { errorMessage } from '../src/errors.ts';
 import type { Log } from '../src/logger.ts';
 import { safeJobId } from '../src/queues.ts';
 import type { CronSetting } from '../src/sync/contract.ts';
@@ -79,7 +80,7 @@ export function startScheduler(deps: { config: ScheduleConfig; queue: Queue; log
           );
         } catch (error) {
           log.error(
-            { job, slot: slot.toISOString(), error: (error as Error).message },
+            { job, slot: slot.toISOString(), error: errorMessage(error) },
             'could not enqueue scheduled run',
           );
         }

@@ -7,12 +7,13 @@
  */
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { WxsyncError } from '../src/errors.ts';
 import { jobDuration } from '../src/metrics.ts';
 import { QUEUE_NAMES } from '../src/queues.ts';
+import { safeErrorMessage } from '../src/safe-error.ts';
 import type { SyncProgress, SyncResult } from '../src/sync/contract.ts';
+import { isRetryable, toJobError } from './job-error.ts';
 import { findSyncJob } from './registry.ts';
-import { runSyncJob, safeErrorMessage } from './runner.ts';
+import { runSyncJob } from './runner.ts';
 import type { SyncDeps } from './types.ts';
 
 export interface SyncWorkerOptions {
@@ -26,8 +27,6 @@ export interface SyncWorkerOptions {
   /** Minimum spacing of progress updates written to Redis. */
   progressEveryMs?: number;
 }
-
-const isRetryable = (error: unknown) => !(error instanceof WxsyncError) || error.retryable;
 
 export function createSyncWorker(deps: SyncDeps, options: SyncWorkerOptions): Worker {
   const processor = async (job: Job): Promise<SyncResult> => {
@@ -51,10 +50,7 @@ export function createSyncWorker(deps: SyncDeps, options: SyncWorkerOptions): Wo
       return result;
     } catch (error) {
       stop({ outcome: 'failed' });
-      if (error instanceof WxsyncError && error.retryable) throw error;
-      // Foreign errors (driver, network) may quote connection strings: BullMQ stores only a redacted copy.
-      if (isRetryable(error)) throw new Error(safeErrorMessage(error));
-      throw new UnrecoverableError(safeErrorMessage(error));
+      throw toJobError(error);
     }
   };
   const worker = new Worker(QUEUE_NAMES.sync, processor, {

@@ -1,23 +1,61 @@
-/** Calendar-day arithmetic for job date ranges (YYYY-MM-DD, Beijing calendar). */
+/**
+ * The one calendar-day module: YYYY-MM-DD strings on the Beijing calendar (Asia/Shanghai, UTC+8
+ * all year: China has no daylight saving time), the days WeChat's statistics are counted in.
+ * Validation, day arithmetic, "today" and "yesterday" in Beijing, and date-range defaults.
+ */
 import { InputError } from './errors.ts';
-import { beijingDate } from './wechat/datacube.ts';
 
 const DAY_MS = 86_400_000;
 const ISO = /^(\d{4})-(\d{2})-(\d{2})$/;
 
-/** Validates a YYYY-MM-DD that names a real day ("2026-02-30" is refused), else InputError naming `what`. */
-export function checkDay(date: string, what: string): string {
+/** Day number (days since 1970-01-01) of a YYYY-MM-DD naming a real day, else undefined. */
+function dayOrUndefined(date: string): number | undefined {
   const m = ISO.exec(date);
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
-  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== date) {
+  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== date) return undefined;
+  return ms / DAY_MS;
+}
+
+/** Whether `date` is YYYY-MM-DD naming a real day ("2026-02-30" is not). */
+export const isCalendarDate = (date: string): boolean => dayOrUndefined(date) !== undefined;
+
+/** Day number (days since 1970-01-01) of a real YYYY-MM-DD, else InputError naming `what`. */
+export function dayNumber(date: string, what: string): number {
+  const day = dayOrUndefined(date);
+  if (day === undefined) {
     throw new InputError(`${what} must be a real date in YYYY-MM-DD form (got "${date.slice(0, 20)}")`);
   }
+  return day;
+}
+
+/** The YYYY-MM-DD of a day number. */
+export const dateOfDay = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
+
+/** Validates a YYYY-MM-DD that names a real day ("2026-02-30" is refused), else InputError naming `what`. */
+export function checkDay(date: string, what: string): string {
+  dayNumber(date, what);
   return date;
 }
 
 export function addDays(date: string, days: number): string {
-  const ms = Date.parse(`${checkDay(date, 'date')}T00:00:00Z`) + days * DAY_MS;
-  return new Date(ms).toISOString().slice(0, 10);
+  return dateOfDay(dayNumber(date, 'date') + days);
+}
+
+/** Whole days from `from` to `to` (0 for the same day, negative when `to` is earlier). */
+export function daysBetween(from: string, to: string): number {
+  return dayNumber(to, 'to') - dayNumber(from, 'from');
+}
+
+/** Today's date on the Beijing calendar, as YYYY-MM-DD. */
+export function beijingDate(at: Date = new Date()): string {
+  const parts = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Asia/Shanghai',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).formatToParts(at);
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${get('year')}-${get('month')}-${get('day')}`;
 }
 
 /** Yesterday on the Beijing calendar: the last day WeChat's T-1 statistics cover. */

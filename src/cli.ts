@@ -14,6 +14,7 @@ import { registerSyncCommands } from './cli/sync.ts';
 import { registerUserCommands } from './cli/user.ts';
 import { registerWorkerCommand } from './cli/worker.ts';
 import { ConfigError } from './config.ts';
+import { errorMessage } from './errors.ts';
 
 export function buildProgram(): Command {
   const program = new Command('wxsync')
@@ -43,7 +44,7 @@ export async function main(argv = process.argv): Promise<void> {
       console.error(`wxsync: ${error.message}\n(set them in the environment or in .env; see .env.example)`);
       process.exitCode = 2;
     } else {
-      console.error(`wxsync: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`wxsync: ${errorMessage(error)}`);
       process.exitCode = 1;
     }
   }

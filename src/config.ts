@@ -4,7 +4,7 @@
  */
 import 'dotenv/config';
 import { z } from 'zod';
-import { WxsyncError } from './errors.ts';
+import { formatIssues, WxsyncError } from './errors.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -103,11 +103,10 @@ export function loadConfig<S extends z.ZodObject = typeof ConfigSchema>(
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   throw new ConfigError(
-    result.error.issues.map((issue) => {
-      const name = issue.path.join('.');
+    formatIssues(result.error, {
       // zod's own wording can quote the received value; only rule-level messages are safe to show.
-      const missing = issue.code === 'invalid_type' && env[name] === undefined;
-      return `${name}: ${missing ? 'required' : issue.message}`;
+      rule: (issue) =>
+        issue.code === 'invalid_type' && env[issue.path.join('.')] === undefined ? 'required' : issue.message,
     }),
   );
 }

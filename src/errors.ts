@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+
 /**
  * Error families. Domain code throws these (never HTTP errors); the HTTP layer maps them once in
  * its `onError` (to `status`), the job layer maps them once (retryable -> let BullMQ retry,
@@ -47,4 +49,21 @@ export class ConflictError extends WxsyncError {
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The one way a zod failure becomes text: `path: rule` per issue, at most `max` of them. `root`
+ * names an issue about the whole value (else the rule stands alone); `rule` rewords an issue, or
+ * `false` keeps paths only, for input whose rule text could echo what a stranger sent.
+ */
+export function formatIssues(
+  error: z.ZodError,
+  options: { root?: string; max?: number; rule?: false | ((issue: z.core.$ZodIssue) => string) } = {},
+): string[] {
+  return error.issues.slice(0, options.max).map((issue) => {
+    const path = issue.path.map(String).join('.') || options.root || '';
+    if (options.rule === false) return path;
+    const rule = options.rule ? options.rule(issue) : issue.message;
+    return path ? `${path}: ${rule}` : rule;
+  });
 }

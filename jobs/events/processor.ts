@@ -19,7 +19,7 @@ import type { Job } from 'bullmq';
 import type { Db } from '../../src/db/client.ts';
 import { markFollowerEventProcessed, recordFollowerEvent } from '../../src/db/follower-events.ts';
 import { markUnsubscribed, upsertFollowers } from '../../src/db/followers.ts';
-import { errorMessage, InputError } from '../../src/errors.ts';
+import { errorMessage, formatIssues, InputError } from '../../src/errors.ts';
 import {
   EVENT_BATCH_JOB,
   EVENT_JOB,
@@ -131,9 +131,7 @@ export async function processEventJob(job: Job, deps: EventJobDeps): Promise<Eve
 function parsePush(data: unknown): EventJobPayload {
   const parsed = EventJobPayload.safeParse(data);
   if (!parsed.success) {
-    throw new InputError(
-      `invalid events payload: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-    );
+    throw new InputError(`invalid events payload: ${formatIssues(parsed.error, { rule: false }).join(', ')}`);
   }
   return parsed.data;
 }

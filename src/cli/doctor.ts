@@ -6,7 +6,8 @@
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
-import { checkReadiness, safeErrorText, withTimeout } from '../ops/checks.ts';
+import { checkReadiness, withTimeout } from '../ops/checks.ts';
+import { safeErrorText } from '../safe-error.ts';
 import { withOpsDeps } from './ops-context.ts';
 
 export interface DoctorLine {

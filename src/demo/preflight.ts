@@ -6,7 +6,8 @@
 import { readdirSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { UnavailableError, WxsyncError } from '../errors.ts';
+import { errorMessage, UnavailableError, WxsyncError } from '../errors.ts';
+import { redactSecrets } from '../safe-error.ts';
 
 export const START_SERVICES = 'docker compose up -d postgres redis';
 
@@ -80,7 +81,7 @@ function postgresFailure(url: string, error: unknown): WxsyncError {
       `PostgreSQL is not reachable at ${new URL(url).host} (${code}): start it with \`${START_SERVICES}\`, or set DATABASE_URL`,
     );
   }
-  if (/timeout/i.test(error instanceof Error ? error.message : '')) {
+  if (error instanceof Error && /timeout/i.test(error.message)) {
     return new UnavailableError(
       `PostgreSQL at ${new URL(url).host} did not answer in time: start it with \`${START_SERVICES}\`, or set DATABASE_URL`,
     );
@@ -90,10 +91,8 @@ function postgresFailure(url: string, error: unknown): WxsyncError {
       `PostgreSQL refused the login for ${where} (${code === '28P01' ? 'wrong password' : 'no such role'}): set DATABASE_URL (docker compose: ${describeUrl(COMPOSE_DEMO_DATABASE_URL)}, password from docker-compose.yml)`,
     );
   }
-  const message = (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
-  return new UnavailableError(
-    `PostgreSQL at ${where}: ${message.replace(/\/\/[^@/\s]*@/g, '//[redacted]@')}`,
-  );
+  const message = redactSecrets(errorMessage(error)).split('\n')[0] ?? '';
+  return new UnavailableError(`PostgreSQL at ${where}: ${message}`);
 }
 
 /**
@@ -124,7 +123,7 @@ export async function ensureDatabase(url: string): Promise<PostgresCheck> {
     } catch (error) {
       if (pgCode(error) === '42P04') return { url, created: false }; // created meanwhile
       throw new UnavailableError(
-        `could not create the database "${name}" on ${new URL(url).host}: ${(error as Error).message.split('\n')[0]}`,
+        `could not create the database "${name}" on ${new URL(url).host}: ${errorMessage(error).split('\n')[0]}`,
       );
     } finally {
       await client.end().catch(() => undefined);
@@ -191,7 +190,8 @@ export async function checkRedis(url: string): Promise<void> {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    const code = pgCode(lastError ?? error) ?? (error instanceof Error ? error.message.split('\n')[0] : '');
+    const code =
+      pgCode(lastError ?? error) ?? (error instanceof Error ? (error.message.split('\n')[0] ?? '') : '');
     throw new UnavailableError(
       `Redis is not reachable at ${host} (${code}): start it with \`${START_SERVICES}\`, or set REDIS_URL`,
     );

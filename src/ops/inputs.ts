@@ -3,7 +3,8 @@
  * that turns a zod failure into an InputError (400) with a message naming the field and the rule.
  */
 import { z } from 'zod';
-import { InputError } from '../errors.ts';
+import { daysBetween, isCalendarDate } from '../calendar.ts';
+import { formatIssues, InputError } from '../errors.ts';
 import { IsoDate, Lang, Openid } from '../wechat/schemas.ts';
 
 /** Largest list one blacklist request may carry (50 WeChat calls of 20). */
@@ -34,18 +35,7 @@ export const LongUrl = z.object({
     .max(2048, 'at most 2048 characters'),
 });
 
-const day = IsoDate.refine(
-  (s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) && isRealDate(s),
-  'not a calendar date',
-);
-
-function isRealDate(s: string): boolean {
-  return new Date(`${s}T00:00:00Z`).toISOString().slice(0, 10) === s;
-}
-
-export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-}
+const day = IsoDate.refine(isCalendarDate, 'not a calendar date');
 
 /** Optional `from`/`to` (YYYY-MM-DD, inclusive): from <= to, at most DATE_RANGE_MAX_DAYS apart. */
 export const DateRange = z
@@ -63,9 +53,5 @@ export const RunId = z.coerce.number().int().positive('a run id is a positive in
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
-  const problems = result.error.issues.slice(0, 5).map((issue) => {
-    const path = issue.path.map(String).join('.');
-    return path ? `${path}: ${issue.message}` : issue.message;
-  });
-  throw new InputError(problems.join('; '));
+  throw new InputError(formatIssues(result.error, { max: 5 }).join('; '));
 }

@@ -1,3 +1,4 @@
+import { errorMessage } from '../errors.ts';
 import type { Log } from '../logger.ts';
 
 /**
@@ -18,7 +19,7 @@ export function onShutdown(log: Log, close: () => Promise<void>): Promise<void> 
       close()
         .then(() => log.info('stopped'))
         .catch((error: unknown) => {
-          log.error({ err: error instanceof Error ? error.message : String(error) }, 'error while stopping');
+          log.error({ err: errorMessage(error) }, 'error while stopping');
           process.exitCode = 1;
         })
         .finally(() => {

@@ -15,7 +15,7 @@ import type { Queue } from 'bullmq';
 import { type Context, Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import { type Config, ConfigError } from '../config.ts';
-import { InputError, WxsyncError } from '../errors.ts';
+import { formatIssues, InputError, WxsyncError } from '../errors.ts';
 import { WxMessage } from '../events/message.ts';
 import type { Log } from '../logger.ts';
 import { wxEvents } from '../metrics.ts';
@@ -151,9 +151,7 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
     }
     const parsed = WxMessage.safeParse(fields);
     if (!parsed.success) {
-      throw new InputError(
-        `not a WeChat message: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-      );
+      throw new InputError(`not a WeChat message: ${formatIssues(parsed.error, { rule: false }).join(', ')}`);
     }
     return parsed.data;
   }

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { addDays, beijingYesterday, resolveRange } from '../calendar.ts';
 import type { Config } from '../config.ts';
 import type { RunCounts } from '../db/sync-runs.ts';
-import { InputError } from '../errors.ts';
+import { formatIssues, InputError } from '../errors.ts';
 import { IsoDate } from '../wechat/schemas.ts';
 
 /** What the trigger of every payload may say (stored in sync_runs.trigger). */
@@ -98,8 +98,9 @@ export const scheduledPlain = (): Record<string, unknown> => ({ trigger: 'schedu
 export function parsePayload(job: Pick<AnySyncContract, 'name' | 'payload'>, raw: unknown): unknown {
   const parsed = job.payload.safeParse(raw ?? {});
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
-  throw new InputError(`invalid ${job.name} payload: ${issues.join('; ')}`);
+  throw new InputError(
+    `invalid ${job.name} payload: ${formatIssues(parsed.error, { root: '(payload)' }).join('; ')}`,
+  );
 }
 
 /** Progress as handlers report it and the CLI / BullMQ job progress carry it. */

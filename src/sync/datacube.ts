@@ -1,6 +1,5 @@
 /** The `datacube` sync job's contract (handler: jobs/sync/datacube.ts). */
-import { resolveRange } from '../calendar.ts';
-import { beijingDate } from '../wechat/datacube.ts';
+import { beijingDate, resolveRange } from '../calendar.ts';
 import { dateRange, defineContract } from './contract.ts';
 
 const range = dateRange(1);

@@ -18,7 +18,7 @@ import axios, { type AxiosInstance } from 'axios';
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
-import { UnavailableError, WxsyncError } from '../errors.ts';
+import { errorMessage, formatIssues, UnavailableError, WxsyncError } from '../errors.ts';
 import type { Log } from '../logger.ts';
 import { wechatCallDuration, wechatCalls } from '../metrics.ts';
 import {
@@ -274,10 +274,7 @@ export class WeChatClient {
 function parse<S extends z.ZodType>(endpoint: string, json: unknown, schema: S): z.output<S> {
   const result = schema.safeParse(json);
   if (result.success) return result.data;
-  const issues = result.error.issues
-    .slice(0, 5)
-    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  throw new WeChatResponseError(endpoint, issues);
+  throw new WeChatResponseError(endpoint, formatIssues(result.error, { root: '(root)', max: 5 }));
 }
 
 /**
@@ -289,7 +286,7 @@ async function viaRedis<T>(step: () => Promise<T>): Promise<T> {
     return await step();
   } catch (error) {
     if (error instanceof WxsyncError) throw error;
-    const detail = error instanceof Error ? redact(error.message) : 'unknown error';
+    const detail = redact(errorMessage(error));
     throw new UnavailableError(`Redis unavailable for the shared WeChat token / rate limit: ${detail}`);
   }
 }

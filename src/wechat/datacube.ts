@@ -3,6 +3,7 @@
  * WeChat serves at most 7 days per call, ending no later than yesterday (Beijing calendar);
  * yesterday's figures are ready after about 08:00 Beijing time.
  */
+import { beijingDate, dateOfDay, dayNumber } from '../calendar.ts';
 import { InputError } from '../errors.ts';
 import type { WeChatClient } from './client.ts';
 import {
@@ -13,33 +14,6 @@ import {
   UserSummaryResponse,
   type UserSummaryRow,
 } from './schemas.ts';
-
-const DAY_MS = 86_400_000;
-const ISO = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** Day number (days since 1970-01-01) of a real calendar date, or InputError. */
-function dayNumber(date: string, name: string): number {
-  const m = ISO.exec(date);
-  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
-  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== date) {
-    throw new InputError(`${name} must be a real date in YYYY-MM-DD form`);
-  }
-  return ms / DAY_MS;
-}
-
-const isoOf = (day: number): string => new Date(day * DAY_MS).toISOString().slice(0, 10);
-
-/** Today's date on the Beijing calendar (Asia/Shanghai), as YYYY-MM-DD. */
-export function beijingDate(at: Date = new Date()): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Asia/Shanghai',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  return `${get('year')}-${get('month')}-${get('day')}`;
-}
 
 export interface DateWindows {
   /** Consecutive windows of at most 7 days covering [from, min(to, yesterday)]; empty if none. */
@@ -67,9 +41,9 @@ export function splitDateRange(
   const windows: DateRangeRequest[] = [];
   for (let start = first; start <= last; start += DATACUBE_MAX_DAYS) {
     const end = Math.min(start + DATACUBE_MAX_DAYS - 1, last);
-    windows.push({ begin_date: isoOf(start), end_date: isoOf(end) });
+    windows.push({ begin_date: dateOfDay(start), end_date: dateOfDay(end) });
   }
-  return requestedLast > yesterday ? { windows, clippedTo: isoOf(yesterday) } : { windows };
+  return requestedLast > yesterday ? { windows, clippedTo: dateOfDay(yesterday) } : { windows };
 }
 
 function checkWindow(window: DateRangeRequest): void {

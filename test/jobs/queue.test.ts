@@ -11,6 +11,7 @@ import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { enqueueSlot, scheduledPayload, slotJobId, startScheduler } from '../../jobs/scheduler.ts';
 import { createSyncWorker } from '../../jobs/sync-worker.ts';
+import { beijingDate } from '../../src/calendar.ts';
 import { formatRunsTable } from '../../src/cli/runs.ts';
 import { jobsFor, payloadsFor } from '../../src/cli/sync.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
@@ -19,7 +20,6 @@ import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
 import type { SyncProgress } from '../../src/sync/contract.ts';
 import { enqueueSync, followSyncJob } from '../../src/sync/queue.ts';
 import { SYNC_JOB_NAMES } from '../../src/sync/registry.ts';
-import { beijingDate } from '../../src/wechat/datacube.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { type SyncTestEnv, syncTestEnv } from './support.ts';
 

@@ -2,11 +2,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
-import { addDays, beijingYesterday, resolveRange } from '../../src/calendar.ts';
+import { addDays, beijingDate, beijingYesterday, resolveRange } from '../../src/calendar.ts';
 import { getRun, saveCheckpoint, startRun } from '../../src/db/sync-runs.ts';
 import { InputError } from '../../src/errors.ts';
 import { lastSuccessfulRun } from '../../src/metrics.ts';
-import { beijingDate } from '../../src/wechat/datacube.ts';
 import { type SyncTestEnv, syncTestEnv } from './support.ts';
 
 let env: SyncTestEnv;

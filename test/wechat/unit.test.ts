@@ -1,7 +1,8 @@
 /** Pure logic of the WeChat client: no Redis, no HTTP. */
 import { describe, expect, it } from 'vitest';
+import { beijingDate } from '../../src/calendar.ts';
 import { InputError } from '../../src/errors.ts';
-import { beijingDate, splitDateRange } from '../../src/wechat/datacube.ts';
+import { splitDateRange } from '../../src/wechat/datacube.ts';
 import {
   classifyErrcode,
   redact,

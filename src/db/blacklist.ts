@@ -53,8 +53,64 @@ export async function markUnlistedBlacklistRemoved(db: Db, listedSince: Date, at
     WHERE removed_at IS NULL AND (last_synced_at IS NULL OR last_synced_at < ${listedSince})`;
 }
 
-/** The current blacklist (view blacklist_current), sorted. */
-export async function currentBlacklist(db: Db): Promise<string[]> {
-  const rows = await db.$queryRaw<{ openid: string }[]>`SELECT openid FROM blacklist_current ORDER BY openid`;
+/**
+ * An operator blacklisted `openids` and WeChat accepted: removed_at cleared. A user coming back
+ * after a removal starts a new listing period (listed_at = now), so blacklist_size_daily does not
+ * count them during the gap.
+ */
+export async function markBlacklisted(db: Db, openids: string[]): Promise<void> {
+  if (openids.length === 0) return;
+  await db.$executeRaw`
+    INSERT INTO blacklist (openid, listed_at, last_synced_at, removed_at)
+    SELECT openid, now(), now(), NULL FROM unnest(${openids}::text[]) AS t(openid)
+    ON CONFLICT (openid) DO UPDATE SET
+      listed_at = CASE WHEN blacklist.removed_at IS NULL THEN blacklist.listed_at ELSE now() END,
+      last_synced_at = now(),
+      removed_at = NULL`;
+}
+
+/** An operator took `openids` off the blacklist: rows are flagged, never deleted, so the history stays queryable. */
+export async function markUnblacklisted(db: Db, openids: string[]): Promise<void> {
+  if (openids.length === 0) return;
+  await db.$executeRaw`
+    UPDATE blacklist SET removed_at = now(), last_synced_at = now()
+    WHERE openid = ANY(${openids}::text[]) AND removed_at IS NULL`;
+}
+
+export interface BlacklistRow {
+  openid: string;
+  listed_at: Date;
+  last_synced_at: Date | null;
+}
+
+/** One page of the stored blacklist (view blacklist_current), newest first, and its size. */
+export async function blacklistPage(
+  db: Db,
+  page: { limit: number; offset: number },
+): Promise<{ entries: BlacklistRow[]; total: number }> {
+  const [entries, counted] = await Promise.all([
+    db.$queryRaw<BlacklistRow[]>`
+      SELECT openid, listed_at, last_synced_at FROM blacklist_current
+      ORDER BY listed_at DESC, openid
+      LIMIT ${page.limit} OFFSET ${page.offset}`,
+    db.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM blacklist_current`,
+  ]);
+  return { entries, total: counted[0]?.total ?? 0 };
+}
+
+/** Whether `openid` is on the stored blacklist now. */
+export async function isBlacklisted(db: Db, openid: string): Promise<boolean> {
+  const row = await db.blacklistEntry.findFirst({
+    where: { openid, removedAt: null },
+    select: { openid: true },
+  });
+  return row !== null;
+}
+
+/** Every openid listed now (removed_at unset). */
+export async function listedOpenids(db: Db): Promise<string[]> {
+  const rows = await db.$queryRaw<
+    { openid: string }[]
+  >`SELECT openid FROM blacklist WHERE removed_at IS NULL`;
   return rows.map((r) => r.openid);
 }

@@ -34,3 +34,15 @@ export async function recordFollowerEvent(
 export async function markFollowerEventProcessed(db: Db, id: bigint, at: Date): Promise<void> {
   await db.followerEvent.update({ where: { id }, data: { processedAt: at } });
 }
+
+/** follower_events rows received since `since`: recorded, and of those processed by the worker. */
+export async function countFollowerEventsSince(
+  db: Db,
+  since: Date,
+): Promise<{ recorded: number; applied: number }> {
+  const [recorded, applied] = await Promise.all([
+    db.followerEvent.count({ where: { receivedAt: { gte: since } } }),
+    db.followerEvent.count({ where: { receivedAt: { gte: since }, processedAt: { not: null } } }),
+  ]);
+  return { recorded, applied };
+}

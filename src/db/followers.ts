@@ -259,10 +259,6 @@ export async function markUnlistedFollowersUnsubscribed(
 }
 
 /**
- * The openids among `openids` that a sync confirmed at or after `since` (their stored row is that
- * fresh). A resumed follower sync uses it to skip profiles the interrupted attempt already stored.
- */
-/**
  * Marks followers a full listing named as confirmed (last_synced_at) without a fresh profile, for
  * openids batchget left out of its answer: they keep their stored profile and are not flagged as
  * gone. Openids never stored stay absent (there is nothing to store yet).
@@ -274,9 +270,45 @@ export async function confirmListed(db: Db, openids: string[], at: Date, writer?
     WHERE openid = ANY(${openids}::text[]) AND subscribe`;
 }
 
+/**
+ * The openids among `openids` that a sync confirmed at or after `since` (their stored row is that
+ * fresh). A resumed follower sync uses it to skip profiles the interrupted attempt already stored.
+ */
 export async function openidsSyncedSince(db: Db, openids: string[], since: Date): Promise<Set<string>> {
   if (openids.length === 0) return new Set();
   const rows = await db.$queryRaw<{ openid: string }[]>`
     SELECT openid FROM followers WHERE openid = ANY(${openids}::text[]) AND last_synced_at >= ${since}`;
   return new Set(rows.map((r) => r.openid));
+}
+
+/** The stored row of one follower, if any. */
+export function findFollower(db: Db, openid: string) {
+  return db.follower.findUnique({ where: { openid } });
+}
+
+/** Every openid stored as following now. */
+export async function subscribedOpenids(db: Db): Promise<string[]> {
+  const rows = await db.$queryRaw<{ openid: string }[]>`SELECT openid FROM followers WHERE subscribe`;
+  return rows.map((r) => r.openid);
+}
+
+/**
+ * Counts for the demo's verdict: rows kept for users who left, and of the given openids those
+ * flagged as gone (`gone`) and those stored as following (`added`).
+ */
+export async function followerCounts(
+  db: Db,
+  openids: { gone: string[]; added: string[] },
+): Promise<{ unsubscribedRows: number; flagged: number; added: number }> {
+  const [row] = await db.$queryRaw<{ unsubscribed: bigint; flagged: bigint; added: bigint }[]>`
+    SELECT
+      (SELECT count(*) FROM followers WHERE NOT subscribe) AS unsubscribed,
+      (SELECT count(*) FROM followers
+        WHERE openid = ANY(${openids.gone}::text[]) AND NOT subscribe AND unsubscribed_at IS NOT NULL) AS flagged,
+      (SELECT count(*) FROM followers WHERE openid = ANY(${openids.added}::text[]) AND subscribe) AS added`;
+  return {
+    unsubscribedRows: Number(row?.unsubscribed ?? 0),
+    flagged: Number(row?.flagged ?? 0),
+    added: Number(row?.added ?? 0),
+  };
 }

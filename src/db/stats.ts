@@ -140,3 +140,35 @@ export async function writeSettlements(
   ]);
   return { settlements, slots: slotRows };
 }
+
+export interface StatsCoverage {
+  /** Days of user_cumulate in the range. */
+  cumulateDays: number;
+  /** Distinct days, and rows, of user_summary in the range. */
+  summaryDays: number;
+  summaryRows: number;
+  /** Days of publisher_cps_daily in the range. */
+  publisherDays: number;
+  /** publisher_settlements rows, all time. */
+  settlements: number;
+}
+
+/** How much of [from, to] the statistics tables hold (the demo checks every day arrived). */
+export async function statsCoverage(db: Db, range: { from: string; to: string }): Promise<StatsCoverage> {
+  const { from, to } = range;
+  const [row] = await db.$queryRaw<Record<keyof StatsCoverage, bigint>[]>`
+    SELECT
+      (SELECT count(*) FROM user_cumulate WHERE ref_date BETWEEN ${from}::date AND ${to}::date) AS "cumulateDays",
+      (SELECT count(DISTINCT ref_date) FROM user_summary
+        WHERE ref_date BETWEEN ${from}::date AND ${to}::date) AS "summaryDays",
+      (SELECT count(*) FROM user_summary WHERE ref_date BETWEEN ${from}::date AND ${to}::date) AS "summaryRows",
+      (SELECT count(*) FROM publisher_cps_daily WHERE date BETWEEN ${from}::date AND ${to}::date) AS "publisherDays",
+      (SELECT count(*) FROM publisher_settlements) AS settlements`;
+  return {
+    cumulateDays: Number(row?.cumulateDays ?? 0),
+    summaryDays: Number(row?.summaryDays ?? 0),
+    summaryRows: Number(row?.summaryRows ?? 0),
+    publisherDays: Number(row?.publisherDays ?? 0),
+    settlements: Number(row?.settlements ?? 0),
+  };
+}

@@ -122,3 +122,10 @@ export async function getRun(db: Db, id: number): Promise<SyncRunRow | null> {
   const row = await db.syncRun.findUnique({ where: { id: BigInt(id) } });
   return row ? toRow(row) : null;
 }
+
+/** When each job last succeeded (epoch seconds), for the last-success gauge. */
+export async function lastSuccessPerJob(db: Db): Promise<{ job: string; at: number }[]> {
+  return db.$queryRaw<{ job: string; at: number }[]>`
+    SELECT job, extract(epoch FROM max(finished_at))::float8 AS at
+    FROM sync_runs WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job`;
+}

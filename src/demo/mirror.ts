@@ -2,7 +2,11 @@
  * The demo's verdict: the mirror in PostgreSQL compared with what the (fake) platform says, openid
  * by openid, plus the events and statistics the run stored.
  */
+import { listedOpenids } from '../db/blacklist.ts';
 import type { Db } from '../db/client.ts';
+import { countFollowerEventsSince } from '../db/follower-events.ts';
+import { followerCounts, subscribedOpenids } from '../db/followers.ts';
+import { statsCoverage } from '../db/stats.ts';
 import type { FakeState } from '../fake-wechat/index.ts';
 import { wxEvents } from '../metrics.ts';
 
@@ -59,55 +63,19 @@ export async function pushCounts(): Promise<{ accepted: number; duplicates: numb
   return { accepted: sums.accepted ?? 0, duplicates: sums.duplicate ?? 0, rejected: sums.rejected ?? 0 };
 }
 
-/** follower_events rows received since `since`: recorded, and processed by the worker. */
-export async function eventRows(db: Db, since: Date): Promise<{ recorded: number; applied: number }> {
-  const [recorded, applied] = await Promise.all([
-    db.followerEvent.count({ where: { receivedAt: { gte: since } } }),
-    db.followerEvent.count({ where: { receivedAt: { gte: since }, processedAt: { not: null } } }),
-  ]);
-  return { recorded, applied };
-}
-
-const count = (rows: { n: bigint | number }[]) => Number(rows[0]?.n ?? 0);
-
 export async function compareMirror(
   db: Db,
   state: FakeState,
   burst: { since: Date; gone: string[]; added: string[] },
   range: { from: string; to: string; days: number },
 ): Promise<MirrorReport> {
-  const following = await db.$queryRaw<{ openid: string }[]>`SELECT openid FROM followers WHERE subscribe`;
-  const followers = compareSets(
-    state.followerOpenids(),
-    following.map((r) => r.openid),
-  );
-  const listed = await db.$queryRaw<
-    { openid: string }[]
-  >`SELECT openid FROM blacklist WHERE removed_at IS NULL`;
-  const blacklist = compareSets(
-    state.blacklistOpenids(),
-    listed.map((r) => r.openid),
-  );
-  const unsubscribedRows = count(await db.$queryRaw`SELECT count(*) AS n FROM followers WHERE NOT subscribe`);
-  const flagged = count(
-    await db.$queryRaw`SELECT count(*) AS n FROM followers
-      WHERE openid = ANY(${burst.gone}::text[]) AND NOT subscribe AND unsubscribed_at IS NOT NULL`,
-  );
-  const added = count(
-    await db.$queryRaw`SELECT count(*) AS n FROM followers WHERE openid = ANY(${burst.added}::text[]) AND subscribe`,
-  );
+  const followers = compareSets(state.followerOpenids(), await subscribedOpenids(db));
+  const blacklist = compareSets(state.blacklistOpenids(), await listedOpenids(db));
+  const { unsubscribedRows, flagged, added } = await followerCounts(db, burst);
   const { from, to } = range;
-  const cumulateDays = count(
-    await db.$queryRaw`SELECT count(*) AS n FROM user_cumulate WHERE ref_date BETWEEN ${from}::date AND ${to}::date`,
-  );
-  const summary = await db.$queryRaw<{ days: bigint; n: bigint }[]>`
-    SELECT count(DISTINCT ref_date) AS days, count(*) AS n FROM user_summary
-    WHERE ref_date BETWEEN ${from}::date AND ${to}::date`;
-  const publisherDays = count(
-    await db.$queryRaw`SELECT count(*) AS n FROM publisher_cps_daily WHERE date BETWEEN ${from}::date AND ${to}::date`,
-  );
-  const settlements = count(await db.$queryRaw`SELECT count(*) AS n FROM publisher_settlements`);
-  const events = { ...(await pushCounts()), ...(await eventRows(db, burst.since)) };
+  const coverage = await statsCoverage(db, { from, to });
+  const { cumulateDays, publisherDays } = coverage;
+  const events = { ...(await pushCounts()), ...(await countFollowerEventsSince(db, burst.since)) };
   const report: MirrorReport = {
     followers,
     unsubscribedRows,
@@ -119,11 +87,7 @@ export async function compareMirror(
       from,
       to,
       days: range.days,
-      cumulateDays,
-      summaryDays: Number(summary[0]?.days ?? 0),
-      summaryRows: Number(summary[0]?.n ?? 0),
-      publisherDays,
-      settlements,
+      ...coverage,
     },
     ok: false,
   };

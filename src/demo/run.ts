@@ -9,6 +9,7 @@ import net from 'node:net';
 import { startSyncWorker } from '../../jobs/sync-runtime.ts';
 import { loadConfig } from '../config.ts';
 import { createDb } from '../db/client.ts';
+import { countFollowerEventsSince } from '../db/follower-events.ts';
 import { migrateDeploy } from '../db/migrate.ts';
 import { InputError, UnavailableError } from '../errors.ts';
 import { type FakeWeChat, startFakeWeChat } from '../fake-wechat/index.ts';
@@ -20,7 +21,7 @@ import { onShutdown } from '../runtime/shutdown.ts';
 import { startEvents, startWorkers } from '../runtime/workers.ts';
 import type { SyncJobName } from '../sync/registry.ts';
 import { pushBurst } from './burst.ts';
-import { compareMirror, eventRows, type MirrorReport, pushCounts } from './mirror.ts';
+import { compareMirror, type MirrorReport, pushCounts } from './mirror.ts';
 import { checkRedis, chooseDatabase, describeUrl, pendingMigrations, refuseRealMirror } from './preflight.ts';
 
 export interface DemoOptions {
@@ -253,10 +254,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     stops.push(() => db.$disconnect());
     const { accepted } = await pushCounts();
     const waitStarted = Date.now();
-    let rows = await eventRows(db, burst.since);
+    let rows = await countFollowerEventsSince(db, burst.since);
     while (rows.applied < accepted && Date.now() - waitStarted < APPLY_TIMEOUT_MS) {
       await new Promise((r) => setTimeout(r, 250));
-      rows = await eventRows(db, burst.since);
+      rows = await countFollowerEventsSince(db, burst.since);
     }
     say(
       `  the worker applied ${rows.applied}/${accepted} accepted events in ${secs(Date.now() - waitStarted)}`,

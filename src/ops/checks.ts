@@ -3,9 +3,9 @@
  * an access_token obtainable from WeChat. Each check has its own deadline so one dependency that
  * hangs (Redis blackholed, WeChat slow) cannot hold the probe past a load balancer's timeout.
  */
+import { checkSchemaApplied, pingDatabase } from '../db/health.ts';
 import { withDeadline } from '../deadline.ts';
-import { errorMessage } from '../errors.ts';
-import { redact } from '../wechat/errors.ts';
+import { safeErrorText } from '../safe-error.ts';
 import type { OpsDeps } from './deps.ts';
 
 export type CheckName = 'postgres' | 'schema' | 'redis' | 'wechat_token';
@@ -33,17 +33,6 @@ class CheckTimeout extends Error {}
 /** Rejects with CheckTimeout after `ms`. */
 export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return withDeadline(promise, ms, () => new CheckTimeout(`no answer within ${ms} ms`));
-}
-
-/** Error text safe for a public probe: credentials in URLs and token values are blanked. */
-export function safeErrorText(error: unknown): string {
-  const text = redact(errorMessage(error)).replace(/(\w+:\/\/)[^@/\s]*@/g, '$1[redacted]@');
-  // Prisma errors run over several lines with a stack-like preamble: the last line says what broke.
-  const lines = text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean);
-  return (lines.at(-1) ?? text).slice(0, 300);
 }
 
 const HINTS: Record<CheckName, string> = {
@@ -81,10 +70,9 @@ export async function checkReadiness(
 ): Promise<ReadinessReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const database = (async (): Promise<CheckResult[]> => {
-    const pg = await run('postgres', timeoutMs, () => deps.db.$queryRaw`SELECT 1`);
+    const pg = await run('postgres', timeoutMs, () => pingDatabase(deps.db));
     if (!pg.ok) return [pg];
-    // sync_runs is the last table the first migration creates: present means migrated.
-    const schema = await run('schema', timeoutMs, () => deps.db.$queryRaw`SELECT 1 FROM sync_runs LIMIT 1`);
+    const schema = await run('schema', timeoutMs, () => checkSchemaApplied(deps.db));
     return [pg, schema];
   })();
   const [dbChecks, redis, token] = await Promise.all([

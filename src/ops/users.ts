@@ -1,4 +1,6 @@
 /** One user, as WeChat has them now and as wxsync stored them. */
+import { isBlacklisted } from '../db/blacklist.ts';
+import { findFollower } from '../db/followers.ts';
 import type { Follower } from '../generated/prisma/client.ts';
 import { WeChatError } from '../wechat/errors.ts';
 import type { UserInfo } from '../wechat/schemas.ts';
@@ -40,8 +42,8 @@ export async function lookupUser(
         return { error: { code: error.code, errcode, message: error.message } };
       },
     ),
-    deps.db.follower.findUnique({ where: { openid } }),
-    deps.db.blacklistEntry.findFirst({ where: { openid, removedAt: null }, select: { openid: true } }),
+    findFollower(deps.db, openid),
+    isBlacklisted(deps.db, openid),
   ]);
   return {
     openid,
@@ -49,6 +51,6 @@ export async function lookupUser(
     live: 'info' in live ? live.info : null,
     ...('error' in live ? { live_error: live.error } : {}),
     stored: stored ? { ...stored, qrScene: stored.qrScene === null ? null : String(stored.qrScene) } : null,
-    blacklisted: listed !== null,
+    blacklisted: listed,
   };
 }

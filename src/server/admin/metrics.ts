@@ -3,16 +3,14 @@
  * source of truth, so every server process reports the same values whichever process did the work:
  * queue depths from BullMQ, the last successful run per job from sync_runs.
  */
-
+import { lastSuccessPerJob } from '../../db/sync-runs.ts';
+import { errorMessage } from '../../errors.ts';
 import { lastSuccessfulRun, registry } from '../../metrics.ts';
 import type { OpsDeps } from '../../ops/deps.ts';
 import { refreshQueueDepthGauges } from '../../ops/queues.ts';
 
 export async function refreshLastSuccessGauges(deps: Pick<OpsDeps, 'db'>): Promise<void> {
-  const rows = await deps.db.$queryRaw<{ job: string; at: number }[]>`
-    SELECT job, extract(epoch FROM max(finished_at))::float8 AS at
-    FROM sync_runs WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job`;
-  for (const row of rows) lastSuccessfulRun.set({ job: row.job }, row.at);
+  for (const row of await lastSuccessPerJob(deps.db)) lastSuccessfulRun.set({ job: row.job }, row.at);
 }
 
 export async function metricsText(
@@ -24,7 +22,8 @@ export async function metricsText(
     refreshLastSuccessGauges(deps),
   ]);
   for (const r of refreshed) {
-    if (r.status === 'rejected') deps.log.warn({ err: String(r.reason) }, 'metrics: a gauge refresh failed');
+    if (r.status === 'rejected')
+      deps.log.warn({ err: errorMessage(r.reason) }, 'metrics: a gauge refresh failed');
   }
   return { contentType: registry.contentType, body: await registry.metrics() };
 }

@@ -30,7 +30,6 @@ export const ApiDomainIpResponse = z.object({ ip_list: z.array(z.string()) });
 export type ApiDomainIpResponse = z.infer<typeof ApiDomainIpResponse>;
 
 // POST /cgi-bin/shorturl
-export const ShortUrlRequest = z.object({ action: z.literal('long2short'), long_url: z.string() });
 export const ShortUrlResponse = z.object({ short_url: z.string() });
 export type ShortUrlResponse = z.infer<typeof ShortUrlResponse>;
 
@@ -77,7 +76,6 @@ export const OpenidPage = z.object({
   next_openid: z.string().default(''),
 });
 export type OpenidPage = z.infer<typeof OpenidPage>;
-export const USER_GET_PAGE_SIZE = 10_000;
 export const GetBlacklistRequest = z.object({ begin_openid: z.string().default('') });
 
 // POST /cgi-bin/tags/members/batchblacklist | batchunblacklist (at most 20 openids per call)

@@ -1,6 +1,6 @@
 /**
  * /wx in-process (app.request) against real Redis: verification, plaintext / safe / compatible
- * pushes, dedupe, passive replies and hostile input. The worker side is in events.e2e.test.ts.
+ * pushes, dedupe, passive replies and hostile input. The worker side is in e2e.test.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';

@@ -3,31 +3,18 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { beijingDate } from '../../src/calendar.ts';
 import { loadConfig } from '../../src/config.ts';
 import { InputError, UnavailableError } from '../../src/errors.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { wechatCalls } from '../../src/metrics.ts';
-import {
-  batchGetUserInfo,
-  beijingDate,
-  blacklistUsers,
-  createWeChatClient,
-  getApiDomainIp,
-  getPublisherCpsGeneral,
-  getPublisherSettlement,
-  getUserCumulate,
-  getUserInfo,
-  getUserSummary,
-  iterateBlacklistPages,
-  iterateFollowerPages,
-  shortUrl,
-  splitDateRange,
-  unblacklistUsers,
-  WeChatApiError,
-  type WeChatClient,
-  WeChatResponseError,
-  WeChatTransportError,
-} from '../../src/wechat/index.ts';
+import { blacklistUsers, iterateBlacklistPages, unblacklistUsers } from '../../src/wechat/blacklist.ts';
+import { createWeChatClient, type WeChatClient } from '../../src/wechat/client.ts';
+import { getUserCumulate, getUserSummary, splitDateRange } from '../../src/wechat/datacube.ts';
+import { WeChatApiError, WeChatResponseError, WeChatTransportError } from '../../src/wechat/errors.ts';
+import { getApiDomainIp, shortUrl } from '../../src/wechat/platform.ts';
+import { getPublisherCpsGeneral, getPublisherSettlement } from '../../src/wechat/publisher.ts';
+import { batchGetUserInfo, getUserInfo, iterateFollowerPages } from '../../src/wechat/users.ts';
 import { TEST_WECHAT } from '../support/env.ts';
 import { ClientPool, captureLog, collect } from './helpers.ts';
 

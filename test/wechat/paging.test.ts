@@ -1,7 +1,8 @@
 /** Paging over a realistic account: 25,001 followers, blacklists of either page size, and faults. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
-import { batchGetUserInfo, iterateBlacklistPages, iterateFollowerPages } from '../../src/wechat/index.ts';
+import { iterateBlacklistPages } from '../../src/wechat/blacklist.ts';
+import { batchGetUserInfo, iterateFollowerPages } from '../../src/wechat/users.ts';
 import { ClientPool, captureLog, collect } from './helpers.ts';
 
 let wx: FakeWeChat;

@@ -1,8 +1,10 @@
 /** The shared access_token: one fetch for many processes, transparent recovery, refresh before expiry; the shared rate limit; no secret in logs. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
-import { getApiDomainIp, getUserInfo, WeChatApiError, WeChatTransportError } from '../../src/wechat/index.ts';
+import { WeChatApiError, WeChatTransportError } from '../../src/wechat/errors.ts';
+import { getApiDomainIp } from '../../src/wechat/platform.ts';
 import { RateLimiter } from '../../src/wechat/rate-limit.ts';
+import { getUserInfo } from '../../src/wechat/users.ts';
 import { TEST_WECHAT } from '../support/env.ts';
 import { ClientPool, captureLog } from './helpers.ts';
 

@@ -3,7 +3,7 @@
  * BullMQ board (/admin/queues), all behind ADMIN_TOKEN (bearer, or the session cookie a browser
  * gets from /admin/login). Also `/metrics`, behind the same bearer (see metricsRoutes).
  *
- * With ADMIN_TOKEN unset none of it is mounted: `mountOperatorRoutes` logs that once at start.
+ * With ADMIN_TOKEN unset none of it is mounted: `operatorRoutes` logs that once at start.
  */
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -58,7 +58,7 @@ function queueBoard(deps: AdminDeps): Hono {
 
 /**
  * The /admin sub-app, or undefined when ADMIN_TOKEN is unset (the caller must then not mount
- * anything: see mountOperatorRoutes).
+ * anything: see operatorRoutes).
  */
 export function adminRoutes(deps: AdminDeps): Hono | undefined {
   const token = deps.config.ADMIN_TOKEN;

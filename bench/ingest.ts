@@ -16,20 +16,36 @@ import { Redis } from 'ioredis';
 import { dedupeKey } from '../src/events/message.ts';
 import { queuedPushes } from '../src/events/queued.ts';
 import { FakeState, Pusher } from '../src/fake-wechat/index.ts';
-import { TEST_WECHAT } from '../test/support/env.ts';
-import { fmt, freePort, median, runNode, startNode, stop, waitForHttp } from './support.ts';
+import {
+  BENCH_WECHAT,
+  dropRedisKeys,
+  fmt,
+  freePort,
+  median,
+  runNode,
+  startBenchRedis,
+  startNode,
+  stop,
+  waitForHttp,
+} from './support.ts';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     runs: { type: 'string', default: '3' },
-    'redis-url': { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    /** Default: a private redis-server started for the benchmark (see startBenchRedis). */
+    'redis-url': { type: 'string' },
+    /** Write a V8 CPU profile of each `wxsync serve` run into this directory (bench/cpu-profile-summary.ts reads it). */
+    'cpu-prof': { type: 'string' },
+    /** Only these modes (plain, safe), e.g. for a profile of one. */
+    modes: { type: 'string', default: 'plain,safe' },
   },
 });
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
-const redisUrl = values['redis-url'];
+const privateRedis = values['redis-url'] ? undefined : await startBenchRedis();
+const redisUrl = values['redis-url'] ?? privateRedis!.url;
 /** Enough distinct events that even 20,000 req/s never runs out within the duration. */
 const EVENTS_PER_RUN = Math.max(50_000, seconds * 20_000);
 
@@ -50,11 +66,11 @@ const dir = mkdtempSync(join(tmpdir(), 'wxsync-bench-'));
 
 /** Distinct subscribe pushes, signed (and in safe mode encrypted) exactly as WeChat would. */
 function writePushes(mode: 'plain' | 'safe', run: number): string {
-  const state = new FakeState({ followers: 0, appId: TEST_WECHAT.WECHAT_APP_ID, seed: run });
+  const state = new FakeState({ followers: 0, appId: BENCH_WECHAT.WECHAT_APP_ID, seed: run });
   const pusher = new Pusher(state, {
     callbackUrl: 'http://bench/wx',
-    token: TEST_WECHAT.WECHAT_TOKEN,
-    encodingAesKey: TEST_WECHAT.WECHAT_ENCODING_AES_KEY,
+    token: BENCH_WECHAT.WECHAT_TOKEN,
+    encodingAesKey: BENCH_WECHAT.WECHAT_ENCODING_AES_KEY,
     mode,
   });
   const now = Math.floor(Date.now() / 1000);
@@ -73,14 +89,17 @@ async function load(file: string, baseUrl: string): Promise<LoadResult> {
   return JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
 }
 
-async function ceilingRun(file: string): Promise<LoadResult> {
+/** A ceiling handler (bench/bare-hono.ts): bare, or with one Redis write per push (`withRedis`). */
+async function ceilingRun(file: string, withRedis: boolean): Promise<LoadResult> {
   const port = await freePort();
-  const bare = startNode(['bench/bare-hono.ts', String(port)]);
+  const prefix = `bench-ingest-ceiling-${process.pid}-${Date.now()}`;
+  const bare = startNode(['bench/bare-hono.ts', String(port), ...(withRedis ? [redisUrl, prefix] : [])]);
   try {
     await waitForHttp(`http://127.0.0.1:${port}/`, bare);
     return await load(file, `http://127.0.0.1:${port}`);
   } finally {
     await stop(bare);
+    if (withRedis) await dropRedisKeys(redisUrl, prefix);
   }
 }
 
@@ -95,17 +114,23 @@ interface ServerRun extends LoadResult {
 async function serverRun(mode: 'plain' | 'safe', file: string): Promise<ServerRun> {
   const port = await freePort();
   const prefix = `bench-ingest-${process.pid}-${mode}-${Date.now()}`;
-  const server = startNode(['src/cli.ts', 'serve'], {
-    ...TEST_WECHAT,
-    ...(mode === 'plain' ? { WECHAT_ENCODING_AES_KEY: '' } : {}),
-    DATABASE_URL: process.env.DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/postgres',
-    REDIS_URL: redisUrl,
-    QUEUE_PREFIX: prefix,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    SCHEDULER_ENABLED: 'false',
-  });
+  const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`] : [];
+  const server = startNode(
+    ['src/cli.ts', 'serve'],
+    {
+      ...BENCH_WECHAT,
+      ...(mode === 'plain' ? { WECHAT_ENCODING_AES_KEY: '' } : {}),
+      DATABASE_URL: process.env.DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/postgres',
+      REDIS_URL: redisUrl,
+      QUEUE_PREFIX: prefix,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      // The default level: what a deployment runs (its log lines are part of the cost per push).
+      LOG_LEVEL: 'info',
+      SCHEDULER_ENABLED: 'false',
+    },
+    profile,
+  );
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue('events', { connection, prefix });
   try {
@@ -119,7 +144,7 @@ async function serverRun(mode: 'plain' | 'safe', file: string): Promise<ServerRu
   } finally {
     await stop(server);
     await queue.obliterate({ force: true });
-    for (const key of await connection.keys(`${prefix}:*`)) await connection.del(key);
+    await dropRedisKeys(redisUrl, prefix);
     await queue.close();
     connection.disconnect();
   }
@@ -128,24 +153,42 @@ async function serverRun(mode: 'plain' | 'safe', file: string): Promise<ServerRu
 const table: string[] = [];
 const summary: Record<
   string,
-  { perSecond: number; p50: number; p99: number; ratio?: number; lost: number; doubled: number }
+  {
+    perSecond: number;
+    p50: number;
+    p99: number;
+    ratio: number;
+    redisRatio: number;
+    lost: number;
+    doubled: number;
+  }
 > = {};
 const ceilings: number[] = [];
-const byMode: Record<string, ServerRun[]> = { plain: [], safe: [] };
+const redisCeilings: number[] = [];
+const modes = (['plain', 'safe'] as const).filter((m) => values.modes.split(',').includes(m));
+const byMode: Record<string, ServerRun[]> = Object.fromEntries(modes.map((m) => [m, []]));
 for (let run = 0; run < runs; run++) {
-  for (const mode of ['plain', 'safe'] as const) {
+  for (const mode of modes) {
     const file = writePushes(mode, run);
-    if (mode === 'plain') ceilings.push((await ceilingRun(file)).perSecond);
+    // The ceilings take the same requests as the first mode measured.
+    if (mode === modes[0]) {
+      ceilings.push((await ceilingRun(file, false)).perSecond);
+      redisCeilings.push((await ceilingRun(file, true)).perSecond);
+      console.error(
+        `run ${run + 1} ceilings: bare ${fmt(ceilings.at(-1)!)} req/s, with a Redis write ${fmt(redisCeilings.at(-1)!)} req/s`,
+      );
+    }
     const result = await serverRun(mode, file);
     byMode[mode]!.push(result);
     table.push(
-      `run ${run + 1} ${mode.padEnd(5)} ${fmt(result.perSecond)} ev/s  p50 ${result.p50} ms  p99 ${result.p99} ms  ` +
+      `run ${run + 1} ${mode.padEnd(5)} ${fmt(result.perSecond)} ev/s  ratio ${fmt(result.perSecond / redisCeilings[run]!, 2)} ` +
+        `to Hono + Redis  p50 ${result.p50} ms  p99 ${result.p99} ms  ` +
         `non-2xx ${result.non2xx}  errors ${result.errors}  sent ${result.sent}  queued ${result.queued} in ${result.jobs} jobs`,
     );
     console.error(table.at(-1));
   }
 }
-const ceiling = median(ceilings);
+await privateRedis?.stop();
 for (const [mode, results] of Object.entries(byMode)) {
   const perSecond = median(results.map((r) => r.perSecond));
   // Every push answered 2xx must be queued (lost), and no push queued twice (doubled). Requests in
@@ -156,16 +199,21 @@ for (const [mode, results] of Object.entries(byMode)) {
     perSecond,
     p50: median(results.map((r) => r.p50)),
     p99: median(results.map((r) => r.p99)),
-    ratio: perSecond / ceiling,
+    // Each run's ratio is to the ceilings measured in that run, minutes apart at most: the machine's
+    // load drifts between runs, and a ratio of medians would mix runs.
+    ratio: median(results.map((r, i) => r.perSecond / ceilings[i]!)),
+    redisRatio: median(results.map((r, i) => r.perSecond / redisCeilings[i]!)),
     lost,
     doubled,
   };
 }
 console.log(`\nIngest benchmark (${runs} runs x ${seconds}s, ${values.connections} connections, medians)`);
-console.log(`bare Hono ceiling      ${fmt(ceiling)} req/s`);
+console.log(`bare Hono ceiling      ${fmt(median(ceilings))} req/s`);
+console.log(`Hono + 1 Redis write   ${fmt(median(redisCeilings))} req/s`);
 for (const [mode, s] of Object.entries(summary)) {
   console.log(
-    `/wx ${mode.padEnd(17)} ${fmt(s.perSecond)} ev/s  ratio ${fmt(s.ratio ?? 0, 2)}  p50 ${s.p50} ms  p99 ${s.p99} ms  ` +
+    `/wx ${mode.padEnd(17)} ${fmt(s.perSecond)} ev/s  ratio ${fmt(s.redisRatio, 2)} to Hono + Redis, ${fmt(s.ratio, 2)} to bare  ` +
+      `p50 ${s.p50} ms  p99 ${s.p99} ms  ` +
       `lost ${s.lost}  doubled ${s.doubled}`,
   );
 }

@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { migrateDeploy } from '../src/db/migrate.ts';
-import { TEST_WECHAT } from '../test/support/env.ts';
-import { fmt, freePort, median, runNode, startNode, stop, waitForHttp } from './support.ts';
+import { BENCH_WECHAT, fmt, freePort, median, runNode, startNode, stop, waitForHttp } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -76,7 +75,7 @@ const fake = startNode(
     '--latency',
     values.latency,
   ],
-  { ...TEST_WECHAT, LOG_LEVEL: 'warn' },
+  { ...BENCH_WECHAT, LOG_LEVEL: 'warn' },
 );
 const dir = mkdtempSync(join(tmpdir(), 'wxsync-bench-sync-'));
 const results: (ChildResult & { copyMs: number })[] = [];
@@ -89,7 +88,7 @@ try {
     try {
       await migrateDeploy(dbUrl(name), { quiet: true });
       const out = await runNode(['bench/sync-child.ts'], {
-        ...TEST_WECHAT,
+        ...BENCH_WECHAT,
         DATABASE_URL: dbUrl(name),
         WECHAT_API_BASE: `http://127.0.0.1:${port}`,
         QUEUE_PREFIX: `bench-sync-${process.pid}-${run}`,

@@ -15,6 +15,7 @@ import type { Config } from '../config.ts';
 import { WxsyncError } from '../errors.ts';
 import type { Log } from '../logger.ts';
 import { httpRequests } from '../metrics.ts';
+import { type RequestLogVariables, requestLog } from './request-log.ts';
 import { wxRoutes } from './wx.ts';
 
 export interface AppDeps {
@@ -26,7 +27,7 @@ export interface AppDeps {
   eventsQueue: Queue;
 }
 
-export type AppEnv = { Variables: { requestId: string; log: Log } };
+export type AppEnv = { Variables: RequestLogVariables };
 
 export interface AppOptions {
   /** Extra route groups, mounted in order after /wx: `[path, subApp]`. */
@@ -43,15 +44,18 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Hono<AppEnv>
   app.use(requestId());
   app.use(async (c, next) => {
     const started = performance.now();
-    const log = deps.log.child({ reqId: c.get('requestId') });
-    c.set('log', log);
     await next();
     const status = c.res.status;
     // The matched route pattern, not the URL: a bounded label set (openids live in query strings).
     const route = status === 404 && c.req.routePath === '/*' ? 'unmatched' : c.req.routePath;
     httpRequests.inc({ method: c.req.method, route, status: String(status) });
+    // An accepted push is counted (above, and wxsync_wx_pushes_total), not logged at info: a
+    // campaign brings thousands a second, and a log line cost /wx as much as the rest of the push.
+    // Refused pushes are logged by the error handler.
+    const level = status < 400 && wantsText(c.req.path) ? 'debug' : 'info';
+    if (!deps.log.isLevelEnabled(level)) return;
     // The path only: /wx query strings carry openids and signatures.
-    log.info(
+    requestLog(c, deps.log)[level](
       { method: c.req.method, path: c.req.path, status, ms: Math.round(performance.now() - started) },
       'request',
     );
@@ -75,7 +79,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Hono<AppEnv>
  */
 export function errorHandler(fallbackLog: Log): ErrorHandler<AppEnv> {
   return (error, c) => {
-    const log = c.get('log') ?? fallbackLog;
+    const log = requestLog(c, fallbackLog);
     const text = wantsText(c.req.path);
     if (error instanceof WxsyncError) {
       const level = error.status >= 500 ? 'error' : 'warn';

@@ -25,6 +25,7 @@ import { SignatureError, signatureMatches } from '../wechat/signature.ts';
 import { buildXml, parseWeChatXml } from '../wechat/xml.ts';
 import { PayloadTooLargeError, readBody } from './body.ts';
 import { createPushEnqueuer } from './enqueue.ts';
+import { type RequestLogVariables, requestLog } from './request-log.ts';
 
 export { PayloadTooLargeError };
 
@@ -35,7 +36,7 @@ export interface WxDeps {
   eventsQueue: Queue;
 }
 
-type WxEnv = { Variables: { log: Log; wxMode: WxMode } };
+type WxEnv = { Variables: RequestLogVariables & { wxMode: WxMode } };
 type WxMode = 'plaintext' | 'aes';
 
 export class UnsupportedMediaTypeError extends WxsyncError {
@@ -122,10 +123,13 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
       const receivedAt = new Date();
       const fresh = await enqueueOnce(message, receivedAt);
       wxEvents.inc({ result: fresh ? 'accepted' : 'duplicate', reason: '', msg_type: message.MsgType });
-      c.get('log').info(
-        { msgType: message.MsgType, event: message.Event, duplicate: !fresh, mode },
-        fresh ? 'push accepted' : 'duplicate push (WeChat retry)',
-      );
+      // Counted above; a line per push only at debug (see the access log in app.ts).
+      if (deps.log.isLevelEnabled('debug')) {
+        requestLog(c, deps.log).debug(
+          { msgType: message.MsgType, event: message.Event, duplicate: !fresh, mode },
+          fresh ? 'push accepted' : 'duplicate push (WeChat retry)',
+        );
+      }
       return reply(c, mode, message);
     },
   );

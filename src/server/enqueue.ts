@@ -174,7 +174,7 @@ export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
         await original;
         return false;
       }
-      const queued = (async () => {
+      const written = (async () => {
         try {
           await submit(key, { message, receivedAt: receivedAt.toISOString() });
         } catch (error) {
@@ -182,16 +182,19 @@ export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
           await redis.del(redisKey).catch(() => undefined);
           throw error;
         }
-        // The push is queued. If this fails the PENDING claim expires and a later retry queues the
-        // push again (follower_events' unique key keeps it from being applied twice).
-        await redis.set(redisKey, QUEUED, 'EX', dedupeTtlS).catch(() => undefined);
       })();
-      inFlight.set(key, queued);
-      try {
-        await queued;
-      } finally {
-        inFlight.delete(key);
-      }
+      inFlight.set(key, written);
+      // The push is queued once `written` resolves: the claim turns QUEUED after that, off the
+      // answer's path (a Redis round trip less per push). Until it has, a copy of the push in this
+      // process waits for `written` (inFlight), one in another process finds the PENDING claim
+      // and gets a 503 (WeChat retries only after 5 s without an answer). If the promotion fails,
+      // the PENDING claim expires and a later retry queues the push again (follower_events'
+      // unique key keeps it from being applied twice).
+      void written
+        .then(() => redis.set(redisKey, QUEUED, 'EX', dedupeTtlS))
+        .catch(() => undefined)
+        .finally(() => inFlight.delete(key));
+      await written;
       return true;
     },
   };

@@ -108,7 +108,7 @@ export function registerFakeWeChatCommands(program: Command): void {
     .option('--latency <ms>', 'latency added to every call', int('latency'))
     .option(
       '--fault <spec>',
-      "fault rule, repeatable: '<endpoint|*>:errcode=-1:rate=0.1', '*:http=502:rate=0.05', '*:drop=0.01', '*:truncate=0.01', '*:nonjson=0.01', '*:latency=50:jitter=20'",
+      "fault rule, repeatable: '<endpoint|*>:errcode=-1:rate=0.1', '*:http=502:rate=0.05', '*:drop=0.01', '*:truncate=0.01', '*:nonjson=0.01', '*:latency=50:jitter=20', 'user/info/batchget:omit=0.01'",
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )

@@ -220,7 +220,9 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
           return c.json(wechatError(40003, `invalid openid hint: [${openid.slice(0, 6)}...]`));
         indices.push(index);
       }
-      return c.json({ user_info_list: indices.map((i) => state.userInfo(i)) } satisfies BatchGetResponse);
+      // WeChat sometimes answers without some of the users asked for (omitRate simulates it).
+      const answered = indices.filter(() => !faults.leavesOut('user/info/batchget'));
+      return c.json({ user_info_list: answered.map((i) => state.userInfo(i)) } satisfies BatchGetResponse);
     }),
   );
 

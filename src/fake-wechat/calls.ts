@@ -21,6 +21,8 @@ export interface CallsSnapshot {
   counts: Partial<Record<FakeEndpoint, number>>;
   /** Largest list seen in one request (batchget user_list, blacklist openid_list), even a rejected one. */
   maxBatch: Partial<Record<FakeEndpoint, number>>;
+  /** Sum of those lists' lengths: e.g. how many profiles batchget was asked for in all. */
+  items: Partial<Record<FakeEndpoint, number>>;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface CallsSnapshot {
 export class CallCounter {
   private counts = new Map<FakeEndpoint, number>();
   private batches = new Map<FakeEndpoint, number>();
+  private items = new Map<FakeEndpoint, number>();
 
   record(endpoint: FakeEndpoint): void {
     this.counts.set(endpoint, (this.counts.get(endpoint) ?? 0) + 1);
@@ -37,6 +40,7 @@ export class CallCounter {
 
   recordBatch(endpoint: FakeEndpoint, size: number): void {
     this.batches.set(endpoint, Math.max(this.batches.get(endpoint) ?? 0, size));
+    this.items.set(endpoint, (this.items.get(endpoint) ?? 0) + size);
   }
 
   count(endpoint: FakeEndpoint): number {
@@ -45,6 +49,11 @@ export class CallCounter {
 
   maxBatch(endpoint: FakeEndpoint): number {
     return this.batches.get(endpoint) ?? 0;
+  }
+
+  /** Items asked for over all requests (batchget: profiles requested). */
+  itemCount(endpoint: FakeEndpoint): number {
+    return this.items.get(endpoint) ?? 0;
   }
 
   total(): number {
@@ -58,11 +67,13 @@ export class CallCounter {
       total: this.total(),
       counts: Object.fromEntries(this.counts),
       maxBatch: Object.fromEntries(this.batches),
+      items: Object.fromEntries(this.items),
     };
   }
 
   reset(): void {
     this.counts = new Map();
     this.batches = new Map();
+    this.items = new Map();
   }
 }

@@ -28,6 +28,8 @@ export const FaultRule = z
     truncateRate: Rate.optional(),
     /** Answer an HTML error page with status 200, as proxies in front of WeChat sometimes do. */
     nonJsonRate: Rate.optional(),
+    /** user/info/batchget: share of the requested users left out of user_info_list (WeChat does so). */
+    omitRate: Rate.optional(),
   })
   .strict();
 export type FaultRule = z.infer<typeof FaultRule>;
@@ -151,6 +153,12 @@ export class Faults {
     else if (pick(rule.nonJsonRate)) action = { kind: 'nonjson' };
     return { delayMs, action };
   }
+
+  /** Whether a batch call leaves one requested user out of its answer (omitRate). */
+  leavesOut(endpoint: FakeEndpoint): boolean {
+    const rate = this.effective(endpoint).omitRate;
+    return rate !== undefined && rate > 0 && this.rng.next() < rate;
+  }
 }
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
@@ -162,7 +170,8 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
 /**
  * Parses the CLI form `<endpoint|*>:key=value[:key=value...]`, e.g. `*:errcode=-1:rate=0.1`,
  * `user/get:http=502:rate=0.05`, `*:drop=0.01`, `*:latency=50:jitter=20`, `*:truncate=0.02`,
- * `*:nonjson=0.02`, `*:spike=0.01:spikeMs=3000`, `user/get:http=500:rate=0.1`.
+ * `*:nonjson=0.02`, `*:spike=0.01:spikeMs=3000`, `user/get:http=500:rate=0.1`,
+ * `user/info/batchget:omit=0.01`.
  */
 export function parseFaultSpec(spec: string): { target: FaultTarget; rule: FaultRule } {
   const [target, ...pairs] = spec.split(':');
@@ -208,6 +217,9 @@ export function parseFaultSpec(spec: string): { target: FaultTarget; rule: Fault
         break;
       case 'nonjson':
         rule.nonJsonRate = n;
+        break;
+      case 'omit':
+        rule.omitRate = n;
         break;
       default:
         throw new InputError(`bad fault spec "${spec}": unknown key "${key}"`);

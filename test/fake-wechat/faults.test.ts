@@ -93,6 +93,30 @@ describe('fault rates', () => {
     expect(parsed.base_resp.ret).toBe(45011);
   });
 
+  it('batchget leaves users out of its answer at omitRate (and answers the rest)', async () => {
+    const openids = wx.state.followerOpenids().slice(0, 40);
+    const batchget = async () => {
+      const response = await fetch(`${wx.url}/cgi-bin/user/info/batchget?access_token=${token}`, {
+        method: 'POST',
+        body: JSON.stringify({ user_list: openids.map((openid) => ({ openid })) }),
+      });
+      return ((await response.json()) as { user_info_list: { openid: string }[] }).user_info_list;
+    };
+    wx.faults.set('user/info/batchget', { omitRate: 1 });
+    expect(await batchget()).toEqual([]);
+    wx.faults.set('user/info/batchget', { omitRate: 0.5 });
+    const some = (await batchget()).map((u) => u.openid);
+    expect(some.length).toBeGreaterThan(5);
+    expect(some.length).toBeLessThan(35);
+    expect(some.every((openid) => openids.includes(openid))).toBe(true);
+    wx.faults.clear('user/info/batchget');
+    expect(await batchget()).toHaveLength(40);
+    expect(parseFaultSpec('user/info/batchget:omit=0.01')).toEqual({
+      target: 'user/info/batchget',
+      rule: { omitRate: 0.01 },
+    });
+  });
+
   it('an injected 40001 looks like a token WeChat no longer accepts', async () => {
     wx.faults.set('user/get', { errcode: 40001, errorRate: 1 });
     expect(await call('/cgi-bin/user/get')).toBe('errcode 40001');

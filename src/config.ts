@@ -64,7 +64,16 @@ export const ConfigSchema = z.object({
    */
   WORKER_METRICS_PORT: optional(port),
 
-  EVENT_WORKER_CONCURRENCY: positiveInt.default(8),
+  /**
+   * Events jobs the worker holds at once. Their pushes are applied together (shared batchget calls
+   * and statements), so a job mostly waits: this bounds how many pushes a burst can have waiting.
+   */
+  EVENT_WORKER_CONCURRENCY: positiveInt.default(500),
+  /**
+   * The longest a push waits for others (ms) while a batch of pushes is being applied; with nothing
+   * in flight a push is applied at once.
+   */
+  EVENTS_BATCH_WAIT_MS: z.coerce.number().int().min(0).max(10_000).default(200),
   SYNC_BATCH_CONCURRENCY: positiveInt.default(8),
   /** Lifetime of a sync job's lock without a heartbeat: how long a killed worker blocks its job. */
   SYNC_LOCK_TTL_S: positiveInt.default(15),

@@ -71,3 +71,29 @@ export const lastSuccessfulRun = new Gauge({
   labelNames: ['job'] as const,
   registers: [registry],
 });
+
+export const eventStoredSeconds = new Histogram({
+  name: 'wxsync_events_stored_seconds',
+  help:
+    'Seconds from /wx accepting a push to the worker having stored it (follower row written, follower_events ' +
+    'row processed), by kind: subscribe, unsubscribe, other',
+  labelNames: ['kind'] as const,
+  buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800],
+  registers: [registry],
+});
+
+export const eventBatchSize = new Histogram({
+  name: 'wxsync_events_batch_size',
+  help:
+    'Pushes the events worker applied together (one follower_events statement, shared batchget calls), by ' +
+    'what sent the batch: idle (nothing else in flight), full (100 openids), wait (EVENTS_BATCH_WAIT_MS)',
+  labelNames: ['trigger'] as const,
+  buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+  registers: [registry],
+});
+
+export const eventProfilesLeftOut = new Counter({
+  name: 'wxsync_events_profiles_left_out_total',
+  help: 'Subscribe pushes whose openid batchget left out of its answer (stored profile kept, not invented)',
+  registers: [registry],
+});

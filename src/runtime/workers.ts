@@ -24,9 +24,12 @@ export const startEvents: Starter = (ctx) => {
       connection: ctx.workerRedis,
       prefix: ctx.config.QUEUE_PREFIX,
     },
-    { concurrency },
+    { concurrency, batchWaitMs: ctx.config.EVENTS_BATCH_WAIT_MS },
   );
-  ctx.log.info({ queue: 'events', concurrency }, 'events worker started');
+  ctx.log.info(
+    { queue: 'events', concurrency, batchWaitMs: ctx.config.EVENTS_BATCH_WAIT_MS },
+    'events worker started',
+  );
   return { name: 'events', close: events.close };
 };
 

@@ -36,9 +36,8 @@ let queues: ReturnType<typeof openTestQueues>;
 
 beforeAll(async () => {
   env = await syncTestEnv({ followers: FOLLOWERS, seed: 71, blacklist: 0, token: TEST_WECHAT.WECHAT_TOKEN });
-  // Slow enough that a kill lands mid-job: an event's user/info, a sync's batchget.
-  env.fake.faults.set('user/info', { latencyMs: 80 });
-  env.fake.faults.set('user/info/batchget', { latencyMs: 40 });
+  // Slow enough that a kill lands mid-job: the batchget calls of events and of the sync.
+  env.fake.faults.set('user/info/batchget', { latencyMs: 60 });
   server = await startServer(
     configOf(env, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' }),
     createLogger('silent', { pretty: false }),

@@ -1,17 +1,24 @@
 /**
- * The events job without the HTTP side: dedupe keys, payload validation and error mapping, and
- * the follower_events unique key as the last guard (a push that outlived every Redis window is
- * recorded once and never applied twice). Real PostgreSQL and the fake platform.
+ * The events job without the HTTP side: dedupe keys, payload validation and error mapping, the
+ * follower_events unique key as the last guard (a push that outlived every Redis window is
+ * recorded once and never applied twice), and batching: profiles fetched with shared batchget
+ * calls, a subscribe and an unsubscribe of one openid in one batch, a failing openid isolated, an
+ * openid batchget leaves out. Every case runs twice: each job applied on its own, and through the
+ * worker's PushBatcher (the pushes of concurrent jobs applied together). Real PostgreSQL and the
+ * fake platform.
  */
 import { randomBytes } from 'node:crypto';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyPushes } from '../../jobs/events/apply.ts';
+import { PushBatcher } from '../../jobs/events/batcher.ts';
 import { type EventJobDeps, processEventJob, run } from '../../jobs/events/processor.ts';
 import { batchPushJob, EVENT_BATCH_JOB, EVENT_JOB, type EventJobSpec } from '../../src/events/jobs.ts';
 import { dedupeKey, eventName, WxMessage } from '../../src/events/message.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
+import { eventProfilesLeftOut } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
 import { testConfig } from '../server/support.ts';
@@ -44,7 +51,10 @@ describe('dedupeKey / eventName', () => {
   });
 });
 
-describe('run / processEventJob', () => {
+describe.each([
+  ['each job on its own', false],
+  ['through the batcher', true],
+])('run / processEventJob, %s', (_name, batched) => {
   const prefix = `t-ev-${randomBytes(4).toString('hex')}`;
   let tdb: TestDatabase;
   let fake: FakeWeChat;
@@ -53,15 +63,21 @@ describe('run / processEventJob', () => {
 
   beforeAll(async () => {
     tdb = await freshDatabase();
-    fake = await startFakeWeChat({ followers: 10 });
+    fake = await startFakeWeChat({ followers: 300 });
     redis = createRedis(TEST_REDIS_URL, 'service');
     const config = testConfig({ QUEUE_PREFIX: prefix, WECHAT_API_BASE: fake.url, WECHAT_MAX_ATTEMPTS: '1' });
-    deps = {
+    const base = {
       db: tdb.db,
       wechat: createWeChatClient(config, { redis, log: createLogger('silent') }),
       log: createLogger('silent'),
     };
+    deps = batched
+      ? { ...base, batcher: new PushBatcher({ waitMs: 50, apply: (pushes) => applyPushes(pushes, base) }) }
+      : base;
   });
+
+  /** Profile calls so far: events fetch with batchget (user/info would count here too). */
+  const profileCalls = () => fake.calls.count('user/info/batchget') + fake.calls.count('user/info');
 
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}:*`);
@@ -79,13 +95,13 @@ describe('run / processEventJob', () => {
   it('applies a subscribe once; the same event again is recorded once and not re-applied', async () => {
     const [openid = ''] = fake.state.followerOpenids();
     const payload = payloadFor({ ...base, FromUserName: openid });
-    const before = fake.calls.count('user/info');
+    const before = profileCalls();
     expect(await run({ payload, deps })).toBe('applied');
-    expect(fake.calls.count('user/info') - before).toBe(1);
+    expect(profileCalls() - before).toBe(1);
     expect((await tdb.db.follower.findUnique({ where: { openid } }))?.subscribe).toBe(true);
     // Later (every Redis window gone), the same push arrives as a new job:
     expect(await run({ payload, deps })).toBe('already_processed');
-    expect(fake.calls.count('user/info') - before).toBe(1);
+    expect(profileCalls() - before).toBe(1);
     expect(await tdb.db.followerEvent.count({ where: { openid } })).toBe(1);
   });
 
@@ -147,12 +163,12 @@ describe('run / processEventJob', () => {
       name: EVENT_JOB,
       data: payloadFor({ ...base, FromUserName: openid, CreateTime: '1700000200' }),
     } as unknown as Job;
-    fake.faults.set('user/info', { errcode: -1, errorRate: 1 });
+    fake.faults.set('user/info/batchget', { errcode: -1, errorRate: 1 });
     try {
       const transient = await processEventJob(job, deps).catch((e: unknown) => e);
       expect(transient).toBeInstanceOf(Error);
       expect(transient).not.toBeInstanceOf(UnrecoverableError);
-      fake.faults.set('user/info', { errcode: 40003, errorRate: 1 });
+      fake.faults.set('user/info/batchget', { errcode: 40003, errorRate: 1 });
       const job2 = {
         name: EVENT_JOB,
         data: payloadFor({ ...base, FromUserName: openid, CreateTime: '1700000300' }),
@@ -161,7 +177,7 @@ describe('run / processEventJob', () => {
       expect(permanent).toBeInstanceOf(UnrecoverableError);
       expect(String((permanent as Error).message)).toMatch(/40003/);
     } finally {
-      fake.faults.clear('user/info');
+      fake.faults.clear('user/info/batchget');
     }
     // The transient one succeeds on its next attempt.
     expect(await processEventJob(job, deps)).toBe('applied');
@@ -170,14 +186,14 @@ describe('run / processEventJob', () => {
   const batchJob = (pushes: unknown[]) =>
     ({ id: 'wxb-test', name: EVENT_BATCH_JOB, data: { pushes } }) as unknown as Job;
 
-  it('applies a batch push by push; a failed hand-over fails the batch for a retry that converges', async () => {
+  it('applies a batch together; a failing openid fails alone; a failed hand-over fails the batch for a retry that converges', async () => {
     const [, , , a = '', b = ''] = fake.state.followerOpenids();
     const pushes = [
       payloadFor({ ...base, FromUserName: a, CreateTime: '1700000400' }),
       payloadFor({ ...base, FromUserName: 'o-unknown-to-wechat', CreateTime: '1700000400' }),
       payloadFor({ ...base, FromUserName: b, CreateTime: '1700000400' }),
     ];
-    const before = fake.calls.count('user/info');
+    const before = profileCalls();
     const failing = await processEventJob(batchJob(pushes), {
       ...deps,
       requeue: async () => {
@@ -206,8 +222,14 @@ describe('run / processEventJob', () => {
         opts: expect.objectContaining({ jobId: `wx-${dedupeKey(pushes[1]?.message as WxMessage)}` }),
       },
     ]);
-    // a and b were fetched once (first run), the unknown one once per run.
-    expect(fake.calls.count('user/info') - before).toBe(4);
+    // First run: one call for the three, refused (40003) for the unknown openid, then split until
+    // it is alone: [a, unknown] -> [a], [unknown]; and [b]. Second run: the unknown one alone.
+    expect(profileCalls() - before).toBe(6);
+    expect(fake.calls.maxBatch('user/info/batchget')).toBeLessThanOrEqual(100);
+    const stored = await tdb.db.follower.findMany({
+      where: { openid: { in: [a, b, 'o-unknown-to-wechat'] } },
+    });
+    expect(stored.map((f) => f.openid).sort()).toEqual([a, b].sort());
   });
 
   it('hands an invalid push of a batch to its own job, where it fails with its reason', async () => {
@@ -242,5 +264,103 @@ describe('run / processEventJob', () => {
     expect(id).toMatch(/^wxb-[0-9a-f]{40}$/);
     expect(batchPushJob(p, keys).opts.jobId).toBe(id);
     expect(batchPushJob(p, [...keys].reverse()).opts.jobId).not.toBe(id);
+  });
+
+  const noRequeue = async () => {
+    throw new Error('nothing should fail here');
+  };
+
+  it('a subscribe and an unsubscribe of one openid in one batch end as the later push says, with one profile call', async () => {
+    const openids = fake.state.followerOpenids();
+    const [x = '', y = ''] = [openids[20], openids[21]];
+    const at = (seconds: number) => new Date(seconds * 1000);
+    // x follows, then leaves a second later; WeChat's answer (fetched after both) still says
+    // following, as a lagging answer would: the unsubscribe is newer and wins. y leaves, then
+    // comes back: following.
+    const pushes = [
+      payloadFor({ ...base, FromUserName: x, CreateTime: '1700001000' }),
+      payloadFor({ ...base, FromUserName: y, CreateTime: '1700001000', Event: 'unsubscribe' }),
+      payloadFor({ ...base, FromUserName: x, CreateTime: '1700001001', Event: 'unsubscribe' }),
+      payloadFor({ ...base, FromUserName: y, CreateTime: '1700001001' }),
+    ];
+    const before = profileCalls();
+    const result = await processEventJob(batchJob(pushes), { ...deps, requeue: noRequeue });
+    expect(result).toEqual({ applied: 4, recorded: 0, already_processed: 0, requeued: 0 });
+    expect(profileCalls() - before).toBe(1);
+    expect(await tdb.db.follower.findUnique({ where: { openid: x } })).toMatchObject({
+      subscribe: false,
+      unsubscribedAt: at(1700001001),
+    });
+    expect(await tdb.db.follower.findUnique({ where: { openid: y } })).toMatchObject({
+      subscribe: true,
+      unsubscribedAt: null,
+    });
+    // Applied in the pushes' order, so follower_history has both periods of each.
+    const periods = async (openid: string) =>
+      (await tdb.db.followerHistory.findMany({ where: { openid }, orderBy: { validFrom: 'asc' } })).map(
+        (h) => [h.subscribe, h.validFrom.getTime() / 1000],
+      );
+    expect(await periods(x)).toEqual([
+      [true, 1700001000],
+      [false, 1700001001],
+    ]);
+    expect(await periods(y)).toEqual([
+      [false, 1700001000],
+      [true, 1700001001],
+    ]);
+    expect(
+      await tdb.db.followerEvent.count({ where: { openid: { in: [x, y] }, processedAt: { not: null } } }),
+    ).toBe(4);
+  });
+
+  it('subscribes share batchget calls of at most 100 openids', async () => {
+    const fresh = fake.state.addFollowers(250);
+    const pushFor = (openid: string) =>
+      payloadFor({ ...base, FromUserName: openid, CreateTime: '1700002000' });
+    let before = profileCalls();
+    const result = await processEventJob(batchJob(fresh.map(pushFor)), { ...deps, requeue: noRequeue });
+    expect(result).toMatchObject({ applied: 250, requeued: 0 });
+    expect(profileCalls() - before).toBe(3);
+    expect(fake.calls.maxBatch('user/info/batchget')).toBeLessThanOrEqual(100);
+    expect(await tdb.db.follower.count({ where: { openid: { in: fresh }, subscribe: true } })).toBe(250);
+    if (!batched) return;
+    // Through the batcher, 250 single-push jobs running at once share the calls the same way.
+    const more = fake.state.addFollowers(250);
+    before = profileCalls();
+    const outcomes = await Promise.all(more.map((openid) => run({ payload: pushFor(openid), deps })));
+    expect(outcomes.every((o) => o === 'applied')).toBe(true);
+    expect(profileCalls() - before).toBe(3);
+    expect(await tdb.db.follower.count({ where: { openid: { in: more }, subscribe: true } })).toBe(250);
+  });
+
+  it('an openid batchget leaves out keeps its stored profile, is confirmed as following and never invented', async () => {
+    const openids = fake.state.followerOpenids();
+    const [known = '', unknown = ''] = [openids[40], openids[41]];
+    expect(
+      await run({ payload: payloadFor({ ...base, FromUserName: known, CreateTime: '1700003000' }), deps }),
+    ).toBe('applied');
+    const stored = await tdb.db.follower.findUniqueOrThrow({ where: { openid: known } });
+    const leftOutBefore = (await eventProfilesLeftOut.get()).values[0]?.value ?? 0;
+    fake.faults.set('user/info/batchget', { omitRate: 1 });
+    try {
+      const again = payloadFor({ ...base, FromUserName: known, CreateTime: '1700003100' });
+      const first = payloadFor({ ...base, FromUserName: unknown, CreateTime: '1700003100' });
+      expect(await Promise.all([run({ payload: again, deps }), run({ payload: first, deps })])).toEqual([
+        'recorded',
+        'recorded',
+      ]);
+    } finally {
+      fake.faults.clear('user/info/batchget');
+    }
+    const after = await tdb.db.follower.findUniqueOrThrow({ where: { openid: known } });
+    expect({ ...after, lastSyncedAt: undefined }).toEqual({ ...stored, lastSyncedAt: undefined });
+    expect(after.lastSyncedAt!.getTime()).toBeGreaterThan(stored.lastSyncedAt!.getTime());
+    expect(await tdb.db.follower.findUnique({ where: { openid: unknown } })).toBeNull();
+    expect(
+      await tdb.db.followerEvent.count({
+        where: { openid: { in: [known, unknown] }, processedAt: { not: null } },
+      }),
+    ).toBe(3);
+    expect((await eventProfilesLeftOut.get()).values[0]?.value).toBe(leftOutBefore + 2);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * End to end over real HTTP: the fake platform creates followers and pushes their events to our
- * /wx (served by @hono/node-server), the events worker fetches user/info from the fake and writes
+ * /wx (served by @hono/node-server), the events worker fetches profiles (batchget) from the fake and writes
  * PostgreSQL. No timing assertions: everything is polled.
  */
 import { randomBytes } from 'node:crypto';
@@ -82,7 +82,7 @@ beforeAll(async () => {
   const wechat = createWeChatClient(config, { redis: serviceRedis, log });
   worker = startEventWorker(
     { db: tdb.db, wechat, log, connection: workerRedis, prefix: config.QUEUE_PREFIX },
-    { concurrency: 2 },
+    { concurrency: 2, batchWaitMs: 50 },
   );
 });
 
@@ -134,11 +134,12 @@ describe.each(['plain', 'safe', 'compat'] as const)('subscribe pushed in %s mode
 });
 
 describe('WeChat retries', () => {
-  it('the same push delivered 4 times yields one queued push, one user/info call and one event row', async () => {
+  it('the same push delivered 4 times yields one queued push, one profile fetched and one event row', async () => {
     fake.push.configure({ mode: 'safe' });
     const [openid] = fake.state.addFollowers(1);
     const createTime = Math.floor(Date.now() / 1000) - 5;
-    const callsBefore = fake.calls.count('user/info');
+    const callsBefore = fake.calls.count('user/info/batchget');
+    const profilesBefore = fake.calls.itemCount('user/info/batchget');
     for (let i = 0; i < 4; i++) {
       const r = await fake.push.subscribe(openid ?? '', { createTime, applyToState: false });
       expect(r.ok).toBe(true);
@@ -150,7 +151,8 @@ describe('WeChat retries', () => {
     );
     expect(await jobsFor(openid ?? '')).toHaveLength(1);
     expect(await eventRows(openid ?? '')).toHaveLength(1);
-    expect(fake.calls.count('user/info') - callsBefore).toBe(1);
+    expect(fake.calls.count('user/info/batchget') - callsBefore).toBe(1);
+    expect(fake.calls.itemCount('user/info/batchget') - profilesBefore).toBe(1);
   });
 });
 
@@ -184,14 +186,14 @@ describe('unsubscribe and other messages', () => {
 describe('worker failures', () => {
   it('retries a transient WeChat error with backoff, then applies the event', async () => {
     fake.push.configure({ mode: 'plain' });
-    fake.faults.set('user/info', { errcode: -1, errorRate: 1 });
+    fake.faults.set('user/info/batchget', { errcode: -1, errorRate: 1 });
     const result = await fake.push.newFollower();
     const [job] = await eventually(async () => {
       const jobs = await jobsFor(result.openid);
       return jobs[0] && jobs[0].attemptsMade >= 1 ? jobs : undefined;
     }, 'a failed first attempt');
     expect(await follower(result.openid)).toBeNull();
-    fake.faults.clear('user/info');
+    fake.faults.clear('user/info/batchget');
     const row = await eventually(() => follower(result.openid), 'the row after a retry');
     expect(row.subscribe).toBe(true);
     const done = await queue.getJob(job?.id ?? '');
@@ -200,7 +202,7 @@ describe('worker failures', () => {
 
   it('puts a job with a permanent WeChat error in the failed set at once, with its reason', async () => {
     fake.push.configure({ mode: 'plain' });
-    fake.faults.set('user/info', { errcode: 48001, errorRate: 1 });
+    fake.faults.set('user/info/batchget', { errcode: 48001, errorRate: 1 });
     try {
       const result = await fake.push.newFollower();
       const failed = await eventually(async () => {
@@ -212,7 +214,7 @@ describe('worker failures', () => {
       expect(failed.failedReason).not.toMatch(/access_token=[^[]/);
       expect(await follower(result.openid)).toBeNull();
     } finally {
-      fake.faults.clear('user/info');
+      fake.faults.clear('user/info/batchget');
     }
   });
 });

@@ -83,12 +83,15 @@ beforeEach(async () => {
 afterEach(async () => {
   await worker?.close();
   worker = undefined;
-  fake.faults.clear('user/info');
+  fake.faults.clear('user/info/batchget');
 });
 
 function startWorker() {
   const wechat = createWeChatClient(config, { redis: serviceRedis, log });
-  worker = startEventWorker({ db: tdb.db, wechat, log, connection: workerRedis, prefix }, { concurrency: 4 });
+  worker = startEventWorker(
+    { db: tdb.db, wechat, log, connection: workerRedis, prefix },
+    { concurrency: 4, batchWaitMs: 50 },
+  );
 }
 
 const post = (target: ReturnType<typeof createApp>, xml: string) =>
@@ -128,14 +131,18 @@ describe('group commit on /wx', () => {
       expect(job.id?.includes(':')).toBe(false);
     }
 
-    const callsBefore = fake.calls.count('user/info');
+    const callsBefore = fake.calls.count('user/info/batchget');
+    const profilesBefore = fake.calls.itemCount('user/info/batchget');
     startWorker();
     await eventually(async () => (await processedRows(openids)) === openids.length, 'every push applied');
     expect(await tdb.db.followerEvent.count({ where: { openid: { in: openids } } })).toBe(openids.length);
     const followers = await tdb.db.follower.findMany({ where: { openid: { in: openids } } });
     expect(followers).toHaveLength(openids.length);
     expect(followers.every((f) => f.subscribe)).toBe(true);
-    expect(fake.calls.count('user/info') - callsBefore).toBe(openids.length);
+    // Each profile fetched once, in calls shared by the pushes applied together (<= 100 a call).
+    expect(fake.calls.itemCount('user/info/batchget') - profilesBefore).toBe(openids.length);
+    expect(fake.calls.count('user/info/batchget') - callsBefore).toBeLessThan(openids.length / 2);
+    expect(fake.calls.maxBatch('user/info/batchget')).toBeLessThanOrEqual(100);
     await eventually(async () => (await queue.getCompletedCount()) === jobs.size, 'every job completed');
     expect(await queue.getFailedCount()).toBe(0);
   });
@@ -255,7 +262,7 @@ describe('batch jobs in the worker', () => {
       pushes,
       pushes.map((p) => dedupeKey(p.message)),
     );
-    fake.faults.set('user/info', { errcode: -1, errorRate: 1 });
+    fake.faults.set('user/info/batchget', { errcode: -1, errorRate: 1 });
     await queue.add(spec.name, spec.data, spec.opts);
     startWorker();
     // Each push now has its own job, which failed its first attempt too and waits for its backoff.
@@ -265,7 +272,7 @@ describe('batch jobs in the worker', () => {
     }, 'one retrying job per push');
     expect(singles.map((j) => j.data.message.FromUserName).sort()).toEqual([...openids].sort());
     expect(await processedRows(openids)).toBe(0);
-    fake.faults.clear('user/info');
+    fake.faults.clear('user/info/batchget');
     await eventually(async () => (await processedRows(openids)) === openids.length, 'every push applied');
     for (const job of singles) {
       const done = await eventually(async () => {

@@ -16,7 +16,7 @@
  * the per-event timestamps are read once, at the end.
  */
 import { parseArgs } from 'node:util';
-import { FakeState, Pusher } from '../src/fake-wechat/index.ts';
+import { type CallsSnapshot, type FakeEndpoint, FakeState, Pusher } from '../src/fake-wechat/index.ts';
 import {
   BENCH_ADMIN_TOKEN,
   BENCH_WECHAT,
@@ -88,6 +88,8 @@ interface RunResult {
   /** Events stored / (last stored - first sent). */
   appliedPerSecond: number;
   profileCalls: number;
+  /** Profiles asked for: openids over all batchget calls, plus user/info calls. */
+  profilesAsked: number;
   otherCalls: Record<string, number>;
   lost: number;
   doubled: number;
@@ -214,7 +216,7 @@ async function oneRun(run: number): Promise<RunResult> {
       );
       return { openid, url, body, sentAt: 0, acceptedAt: 0, attempts: 0 };
     });
-    const callsBefore = await json<{ counts: Record<string, number> }>(fetch(`${fakeUrl}/__fake/calls`));
+    const callsBefore = await json<CallsSnapshot>(fetch(`${fakeUrl}/__fake/calls`));
 
     const pushing = pushAll(pushes);
     // Progress: one cheap count every 250 ms, until every accepted push is stored or time is up.
@@ -245,9 +247,9 @@ async function oneRun(run: number): Promise<RunResult> {
        GROUP BY e.openid, f.subscribe`,
     );
     const byOpenid = new Map(rows.map((r) => [r.openid, r]));
-    const callsAfter = await json<{ counts: Record<string, number> }>(fetch(`${fakeUrl}/__fake/calls`));
+    const callsAfter = await json<CallsSnapshot>(fetch(`${fakeUrl}/__fake/calls`));
     const calls: Record<string, number> = {};
-    for (const [name, n] of Object.entries(callsAfter.counts)) {
+    for (const [name, n] of Object.entries(callsAfter.counts) as [FakeEndpoint, number][]) {
       const d = n - (callsBefore.counts[name] ?? 0);
       if (d > 0) calls[name] = d;
     }
@@ -281,6 +283,8 @@ async function oneRun(run: number): Promise<RunResult> {
       drainSeconds: (lastStored - lastPushSent) / 1000,
       appliedPerSecond: latencies.length / ((lastStored - firstSent) / 1000),
       profileCalls: info + batchget,
+      profilesAsked:
+        info + (callsAfter.items['user/info/batchget'] ?? 0) - (callsBefore.items['user/info/batchget'] ?? 0),
       otherCalls,
       lost,
       doubled,
@@ -335,6 +339,9 @@ console.log(`applied              ${fmt(med((r) => r.appliedPerSecond))} events/
 console.log(
   `profile calls        ${fmt(profileCalls)} (${fmt(events / Math.max(1, profileCalls), 1)} events per call; ` +
     `other calls: ${JSON.stringify(results.at(-1)?.otherCalls ?? {})})`,
+);
+console.log(
+  `profiles asked for   ${fmt(med((r) => r.profilesAsked))} (${fmt(med((r) => r.profilesAsked) / events, 2)} per event)`,
 );
 console.log(
   `worker batches       ${fmt(med((r) => r.worker.batches))} (avg ${fmt(

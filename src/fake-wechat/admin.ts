@@ -11,6 +11,11 @@ import type { Pusher } from './push.ts';
 import { type FakeState, ProfilePatch } from './state.ts';
 
 const Openids = z.object({ openids: z.array(z.string()).min(1) });
+const TagName = z.object({ name: z.string() });
+const tagId = (param: string): number => {
+  if (!/^\d{1,9}$/.test(param)) throw new InputError('tag id must be digits');
+  return Number(param);
+};
 const AddFollowers = z.object({ n: z.number().int().min(0).max(1_000_000) });
 const PushRequest = z.object({
   event: z.enum(['subscribe', 'unsubscribe', 'scan', 'text']),
@@ -62,6 +67,14 @@ export function createAdminRoutes(deps: {
   admin.patch('/profile/:openid', async (c) =>
     c.json(state.editProfile(c.req.param('openid'), await body(c.req.raw, ProfilePatch))),
   );
+
+  admin.get('/tags', (c) => c.json({ tags: state.tagList() }));
+  admin.post('/tags', async (c) => c.json({ id: state.createTag((await body(c.req.raw, TagName)).name) }));
+  admin.patch('/tags/:id', async (c) => {
+    state.renameTag(tagId(c.req.param('id')), (await body(c.req.raw, TagName)).name);
+    return c.json({ tags: state.tagList() });
+  });
+  admin.delete('/tags/:id', (c) => c.json({ changed: state.deleteTag(tagId(c.req.param('id'))) }));
 
   admin.get('/blacklist', (c) => c.json({ openids: state.blacklistOpenids() }));
   admin.post('/blacklist', async (c) =>

@@ -20,6 +20,7 @@ import {
   PUBLISHER_PAGE_SIZE_MAX,
   PublisherStatQuery,
   type SettlementResponse,
+  type TagsResponse,
   type TokenResponse,
   type UserCumulateRow,
   type UserSummaryRow,
@@ -249,6 +250,11 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
       if (next && state.indexOf(next) === undefined) return c.json(wechatError(40003));
       return c.json(pageResponse(state.followerPage(next, state.options.userGetPageSize), next));
     }),
+  );
+
+  app.get(
+    '/cgi-bin/tags/get',
+    wechat('tags/get', (c) => c.json({ tags: state.tagList() } satisfies TagsResponse)),
   );
 
   app.post(

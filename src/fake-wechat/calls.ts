@@ -6,6 +6,7 @@ export const FAKE_ENDPOINTS = [
   'user/info',
   'user/info/batchget',
   'user/get',
+  'tags/get',
   'getblacklist',
   'batchblacklist',
   'batchunblacklist',

@@ -59,6 +59,19 @@ const SCENE_WEIGHTS = [30, 25, 10, 3, 8, 4, 2, 5, 4, 3, 3, 3];
 const SCENE_TOTAL = SCENE_WEIGHTS.reduce((a, b) => a + b, 0);
 /** Tag ids: 2 is WeChat's built-in "星标组"; 100+ are account-defined. */
 export const TAG_IDS = [2, 100, 101, 102, 103, 104, 105, 106, 107, 108];
+/** The names tags/get answers for TAG_IDS at start. */
+export const TAG_NAMES: Readonly<Record<number, string>> = {
+  2: '星标组',
+  100: '高价值客户',
+  101: '广东',
+  102: '活动-双十一',
+  103: '新品试用',
+  104: '会员',
+  105: 'VIP🌟',
+  106: '待回访',
+  107: '北京',
+  108: '已购课程',
+};
 
 /** Initial followers' subscribe_time spreads from 2014-01-01 to 2025-12-01 (UTC), in list order. */
 const TIME_FROM = Date.UTC(2014, 0, 1) / 1000;
@@ -123,10 +136,11 @@ export class People {
     const headimgurl = rng.chance(0.35) ? '' : `http://thirdwx.qlogo.cn/mmopen/${randomChars(rng, 60)}/132`;
     const span = (TIME_TO - TIME_FROM) / Math.max(1, initialPopulation);
     const subscribe_time = Math.floor(TIME_FROM + index * span + rng.next() * span);
-    const tagCount = rng.chance(0.55) ? 0 : rng.int(1, 3);
-    const tagid_list = [...new Set(Array.from({ length: tagCount }, () => rng.pick(TAG_IDS)))].sort(
-      (a, b) => a - b,
-    );
+    // Tags come from their own stream (tagIds), so tags/get can count them without generating
+    // profiles; these draws stay so the fields after them are what they always were for a seed.
+    const legacyTagDraws = rng.chance(0.55) ? 0 : rng.int(1, 3);
+    for (let k = 0; k < legacyTagDraws; k++) rng.pick(TAG_IDS);
+    const tagid_list = this.tagIds(index);
     const scene = this.scene(rng);
     const isQr = scene === 'ADD_SCENE_QR_CODE';
     const qr_scene = isQr ? rng.int(1, 100_000) : 0;
@@ -150,6 +164,13 @@ export class People {
       qr_scene,
       qr_scene_str,
     };
+  }
+
+  /** The generated tags of `index` (about 45% carry 1 to 3), sorted. */
+  tagIds(index: number): number[] {
+    const rng = new Rng(hash32(this.options.seed, index, 0x7a95));
+    const count = rng.chance(0.55) ? 0 : rng.int(1, 3);
+    return [...new Set(Array.from({ length: count }, () => rng.pick(TAG_IDS)))].sort((a, b) => a - b);
   }
 
   private nickname(rng: Rng): string {

@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { UserInfo } from '../wechat/schemas.ts';
-import { People } from './people.ts';
+import { People, TAG_NAMES } from './people.ts';
 import { hash32, seedOf } from './prng.ts';
 import { generateStats, type Stats } from './stats.ts';
 import { TokenStore } from './tokens.ts';
@@ -120,6 +120,12 @@ export class FakeState {
   /** Blacklisted population indices, ascending. */
   private readonly blacklisted: number[] = [];
   private readonly patches = new Map<number, ProfilePatch>();
+  /** tags/get's tags by id. A follower's tagid_list only ever names tags in here. */
+  private readonly tags = new Map<number, string>(
+    Object.entries(TAG_NAMES).map(([id, name]) => [Number(id), name]),
+  );
+  /** Followers per tag id, computed by tagList; cleared by every mutation that can change it. */
+  private tagCounts: Map<number, number> | undefined;
 
   constructor(options: Partial<FakeDataOptions> = {}) {
     const started = performance.now();
@@ -182,7 +188,38 @@ export class FakeState {
       };
     }
     const base = this.people.profile(index, this.initialPopulation);
-    return { subscribe: 1, ...base, ...this.patches.get(index), openid: base.openid };
+    const info: UserInfo = { subscribe: 1, ...base, ...this.patches.get(index), openid: base.openid };
+    // A deleted tag leaves every user's tagid_list, as on WeChat.
+    if (info.tagid_list?.some((id) => !this.tags.has(id)))
+      info.tagid_list = info.tagid_list.filter((id) => this.tags.has(id));
+    return info;
+  }
+
+  /** The tags a population index carries now (patched or generated, deleted tags left out). */
+  private tagsOf(index: number): number[] {
+    return (this.patches.get(index)?.tagid_list ?? this.people.tagIds(index)).filter((id) =>
+      this.tags.has(id),
+    );
+  }
+
+  /**
+   * tags/get's answer: every tag with the number of current followers carrying it, so the counts
+   * match the followers' tagid_list exactly. Counted per call from the followers' generated tags
+   * (their own cheap stream, see People.tagIds) and patches, kept until the followers or their
+   * tags change (about a second for a million followers).
+   */
+  tagList(): { id: number; name: string; count: number }[] {
+    let counts = this.tagCounts;
+    if (counts === undefined) {
+      counts = new Map<number, number>();
+      for (const index of this.followers) {
+        for (const id of this.tagsOf(index)) counts.set(id, (counts.get(id) ?? 0) + 1);
+      }
+      this.tagCounts = counts;
+    }
+    return [...this.tags]
+      .sort(([a], [b]) => a - b)
+      .map(([id, name]) => ({ id, name, count: counts.get(id) ?? 0 }));
   }
 
   /** One page of current followers after `afterOpenid` ('' = from the start). */
@@ -239,6 +276,7 @@ export class FakeState {
     if (!Number.isInteger(n) || n < 0 || n > 1_000_000)
       throw new InputError('n must be an integer 0..1000000');
     const now = Math.floor(this.options.now() / 1000);
+    this.tagCounts = undefined;
     const openids: string[] = [];
     for (let k = 0; k < n; k++) {
       const index = this.population++;
@@ -251,6 +289,7 @@ export class FakeState {
 
   /** The follower leaves: gone from user/get, batchget answers `{subscribe: 0, ...}`. Returns false if not following. */
   unsubscribe(openid: string): boolean {
+    this.tagCounts = undefined;
     return sortedRemove(this.followers, this.require(openid));
   }
 
@@ -258,6 +297,7 @@ export class FakeState {
   resubscribe(openid: string): boolean {
     const index = this.require(openid);
     if (!sortedInsert(this.followers, index)) return false;
+    this.tagCounts = undefined;
     this.patches.set(index, {
       ...this.patches.get(index),
       subscribe_time: Math.floor(this.options.now() / 1000),
@@ -268,8 +308,41 @@ export class FakeState {
   editProfile(openid: string, patch: ProfilePatch): UserInfo {
     const index = this.require(openid);
     const parsed = ProfilePatch.parse(patch);
+    // Tagging with an id tags/get does not know yet creates it (WeChat only tags with existing tags).
+    for (const id of parsed.tagid_list ?? []) if (!this.tags.has(id)) this.tags.set(id, `标签${id}`);
     this.patches.set(index, { ...this.patches.get(index), ...parsed });
+    this.tagCounts = undefined;
     return this.userInfo(index);
+  }
+
+  /** A new account tag (ids from 100, as WeChat numbers them); returns its id. */
+  createTag(name: string): number {
+    const clean = this.tagName(name);
+    const id = Math.max(99, ...this.tags.keys()) + 1;
+    this.tags.set(id, clean);
+    return id;
+  }
+
+  renameTag(id: number, name: string): void {
+    if (!this.tags.has(id)) throw new InputError(`no tag ${id}`);
+    this.tags.set(id, this.tagName(name, id));
+  }
+
+  /** Deletes a tag: it leaves tags/get and every user's tagid_list. Returns false if there was none. */
+  deleteTag(id: number): boolean {
+    this.tagCounts = undefined;
+    return this.tags.delete(id);
+  }
+
+  private tagName(name: string, self?: number): string {
+    const clean = name.trim();
+    // WeChat: 45158 name longer than 30 characters, 45157 a name already used.
+    if (clean.length === 0 || [...clean].length > 30)
+      throw new InputError('tag name must be 1..30 characters');
+    for (const [id, existing] of this.tags) {
+      if (existing === clean && id !== self) throw new InputError(`tag name already used by tag ${id}`);
+    }
+    return clean;
   }
 
   /** Blacklists openids of this account; returns how many were newly added. */

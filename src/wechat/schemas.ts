@@ -76,6 +76,12 @@ export const OpenidPage = z.object({
   next_openid: z.string().default(''),
 });
 export type OpenidPage = z.infer<typeof OpenidPage>;
+// GET /cgi-bin/tags/get: every tag of the account (id 2 is the built-in 星标组), count = users carrying it.
+export const Tag = z.object({ id: z.number().int(), name: z.string(), count: z.number().int().default(0) });
+export type Tag = z.infer<typeof Tag>;
+export const TagsResponse = z.object({ tags: z.array(Tag) });
+export type TagsResponse = z.infer<typeof TagsResponse>;
+
 export const GetBlacklistRequest = z.object({ begin_openid: z.string().default('') });
 
 // POST /cgi-bin/tags/members/batchblacklist | batchunblacklist (at most 20 openids per call)

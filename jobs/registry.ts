@@ -7,6 +7,7 @@ import { blacklistJob } from './sync/blacklist.ts';
 import { datacubeJob } from './sync/datacube.ts';
 import { followersJob } from './sync/followers.ts';
 import { publisherJob } from './sync/publisher.ts';
+import { tagsJob } from './sync/tags.ts';
 import type { AnySyncJob } from './types.ts';
 
 export const SYNC_JOBS: Readonly<Record<SyncJobName, AnySyncJob>> = {
@@ -14,6 +15,7 @@ export const SYNC_JOBS: Readonly<Record<SyncJobName, AnySyncJob>> = {
   blacklist: blacklistJob,
   datacube: datacubeJob,
   publisher: publisherJob,
+  tags: tagsJob,
 };
 
 export function findSyncJob(name: string): AnySyncJob | undefined {

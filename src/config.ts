@@ -86,6 +86,8 @@ export const ConfigSchema = z.object({
   CRON_BLACKLIST: cron.default('0 2 * * *'),
   CRON_DATACUBE: cron.default('0 9 * * *'),
   CRON_PUBLISHER: cron.default('0 9 * * *'),
+  /** Tag names and counts (the nightly follower sync mirrors them too). */
+  CRON_TAGS: cron.default('30 * * * *'),
   SCHEDULER_ENABLED: bool.default(true),
 });
 

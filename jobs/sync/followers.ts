@@ -29,6 +29,7 @@ import { batchGetUserInfo, iterateFollowerPages } from '../../src/wechat/users.t
 import { chunk } from '../../src/wechat/util.ts';
 import { forEachBounded } from '../pool.ts';
 import { defineJob, type JobContext } from '../types.ts';
+import { mirrorTags } from './tags.ts';
 
 const Checkpoint = z.object({
   /** next_openid that fetches the page in progress ('' = the first page). */
@@ -153,6 +154,11 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
     cp.listingComplete = true;
     await save(true);
   }
+
+  // Tag names beside the tagid_list just stored (follower_tags, tag_distribution).
+  signal.throwIfAborted();
+  const tags = await mirrorTags(deps, run.id);
+  counts.tags = tags.listed;
 
   // Only now, with every listed follower confirmed, is "not listed" proof of leaving.
   report('marking');

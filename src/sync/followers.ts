@@ -13,6 +13,7 @@ export const FOLLOWER_COUNTERS = [
   'skippedOnResume',
   'missing',
   'markedUnsubscribed',
+  'tags',
   'wechatTotal',
 ] as const;
 

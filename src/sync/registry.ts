@@ -4,12 +4,14 @@ import type { AnySyncContract } from './contract.ts';
 import { datacubeContract } from './datacube.ts';
 import { followersContract } from './followers.ts';
 import { publisherContract } from './publisher.ts';
+import { tagsContract } from './tags.ts';
 
 export const SYNC_CONTRACTS = [
   followersContract,
   blacklistContract,
   datacubeContract,
   publisherContract,
+  tagsContract,
 ] as const;
 
 export type SyncJobName = (typeof SYNC_CONTRACTS)[number]['name'];

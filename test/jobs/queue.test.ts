@@ -172,6 +172,7 @@ describe('scheduler', () => {
       CRON_BLACKLIST: everySecond,
       CRON_DATACUBE: everySecond,
       CRON_PUBLISHER: everySecond,
+      CRON_TAGS: everySecond,
     };
     const queues = [openQueue(QUEUE_NAMES.sync, conn(), prefix), openQueue(QUEUE_NAMES.sync, conn(), prefix)];
     const lines: { msg?: string; job?: string }[] = [];
@@ -208,7 +209,7 @@ describe('scheduler', () => {
 
 describe('CLI arguments', () => {
   it('names jobs and refuses bad input clearly', () => {
-    expect(jobsFor('all')).toEqual(['followers', 'blacklist', 'datacube', 'publisher']);
+    expect(jobsFor('all')).toEqual(['followers', 'blacklist', 'datacube', 'publisher', 'tags']);
     expect(() => jobsFor('everything')).toThrow(/unknown sync "everything"/);
     expect(() => payloadsFor(['followers'], { from: '2026-01-01' })).toThrow(/datacube and publisher only/);
     expect(() => payloadsFor(['datacube'], { from: '2026-01-10', to: '2026-01-01' })).toThrow(InputError);

@@ -61,7 +61,7 @@ describe('trigger a sync job', () => {
 
   it('refuses bad triggers with 400', async () => {
     const cases: [string, unknown, RegExp][] = [
-      ['/admin/sync/nope', {}, /job must be one of followers, blacklist, datacube, publisher/],
+      ['/admin/sync/nope', {}, /job must be one of followers, blacklist, datacube, publisher, tags/],
       ['/admin/sync/followers', { from: '2024-03-01' }, /takes no date range/],
       ['/admin/sync/datacube', { from: '2024-03-09', to: '2024-03-01' }, /from must not be after to/],
       ['/admin/sync/datacube', { from: '2024/03/01' }, /from: expected YYYY-MM-DD/],

@@ -15,7 +15,7 @@ export const blacklistJob = defineJob(blacklistContract, async ({ deps, run, sig
   const since = run.attemptStartedAt;
   for await (const page of iterateBlacklistPages(deps.wechat)) {
     signal.throwIfAborted();
-    const r = await upsertBlacklistPage(deps.db, page.openids, new Date());
+    const r = await upsertBlacklistPage(deps.db, page.openids, new Date(), run.id);
     counts.pages += 1;
     counts.listed += page.openids.length;
     counts.added += r.added;
@@ -26,7 +26,7 @@ export const blacklistJob = defineJob(blacklistContract, async ({ deps, run, sig
     progress('listing', counts.listed, page.total, counts);
   }
   signal.throwIfAborted();
-  counts.removed = await markUnlistedBlacklistRemoved(deps.db, since, new Date());
+  counts.removed = await markUnlistedBlacklistRemoved(deps.db, since, new Date(), run.id);
   rowsUpserted.inc({ table: 'blacklist' }, counts.removed);
   progress('done', counts.listed, counts.listed, counts);
   return counts;

@@ -47,7 +47,7 @@ export const datacubeJob = defineJob(
         getUserSummary(deps.wechat, window),
         getUserCumulate(deps.wechat, window),
       ]);
-      const r = await writeDatacubeWindow(deps.db, window, summary, cumulate, new Date());
+      const r = await writeDatacubeWindow(deps.db, window, summary, cumulate, new Date(), run.id);
       rowsUpserted.inc({ table: 'user_summary' }, r.summaryRows);
       rowsUpserted.inc({ table: 'user_cumulate' }, r.cumulateRows);
       counts.summaryRows = num('summaryRows') + r.summaryRows;

@@ -9,18 +9,18 @@ import { publisherContract } from '../../src/sync/publisher.ts';
 import { getPublisherCpsGeneral, getPublisherSettlement } from '../../src/wechat/publisher.ts';
 import { defineJob } from '../types.ts';
 
-export const publisherJob = defineJob(publisherContract, async ({ payload, deps, signal, progress }) => {
+export const publisherJob = defineJob(publisherContract, async ({ payload, deps, run, signal, progress }) => {
   const range = { startDate: payload.from, endDate: payload.to };
   const counts = { cpsDays: 0, settlements: 0, slots: 0, settlementTotalNum: 0 };
   const cps = await getPublisherCpsGeneral(deps.wechat, range);
   signal.throwIfAborted();
-  counts.cpsDays = await upsertCpsDaily(deps.db, cps.list, new Date());
+  counts.cpsDays = await upsertCpsDaily(deps.db, cps.list, new Date(), run.id);
   rowsUpserted.inc({ table: 'publisher_cps_daily' }, counts.cpsDays);
   progress('cps', 1, 2, counts);
 
   const settlement = await getPublisherSettlement(deps.wechat, range);
   signal.throwIfAborted();
-  const r = await writeSettlements(deps.db, range, settlement, new Date());
+  const r = await writeSettlements(deps.db, range, settlement, new Date(), run.id);
   counts.settlements = r.settlements;
   counts.slots = r.slots;
   counts.settlementTotalNum = settlement.total_num;

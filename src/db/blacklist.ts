@@ -18,17 +18,23 @@ export interface BlacklistPageResult {
  * listed_at is the start of the current listing, so blacklist_size_daily does not count the user
  * during the gap when they were off the list.
  */
-export async function upsertBlacklistPage(db: Db, openids: string[], at: Date): Promise<BlacklistPageResult> {
+export async function upsertBlacklistPage(
+  db: Db,
+  openids: string[],
+  at: Date,
+  runId?: number,
+): Promise<BlacklistPageResult> {
   const unique = [...new Set(openids)];
   if (unique.length === 0) return { added: 0, relisted: 0, confirmed: 0 };
   const rows = await db.$queryRaw<{ added: bigint; relisted: bigint; total: bigint }[]>`
     WITH before AS (
       SELECT openid, removed_at FROM blacklist WHERE openid = ANY(${unique}::text[])
     ), up AS (
-      INSERT INTO blacklist AS b (openid, listed_at, last_synced_at, removed_at)
-      SELECT t.openid, ${at}, ${at}, NULL FROM unnest(${unique}::text[]) AS t(openid)
+      INSERT INTO blacklist AS b (openid, listed_at, last_synced_at, removed_at, last_run_id)
+      SELECT t.openid, ${at}, ${at}, NULL, ${runId ?? null}::bigint FROM unnest(${unique}::text[]) AS t(openid)
       ON CONFLICT (openid) DO UPDATE SET
         last_synced_at = EXCLUDED.last_synced_at,
+        last_run_id = coalesce(EXCLUDED.last_run_id, b.last_run_id),
         listed_at = CASE WHEN b.removed_at IS NULL THEN b.listed_at ELSE EXCLUDED.listed_at END,
         removed_at = NULL
       RETURNING openid
@@ -47,9 +53,14 @@ export async function upsertBlacklistPage(db: Db, openids: string[], at: Date): 
  * After a COMPLETE listing: every row still listed that the listing did not confirm (last_synced_at
  * before `listedSince`) has left WeChat's blacklist.
  */
-export async function markUnlistedBlacklistRemoved(db: Db, listedSince: Date, at: Date): Promise<number> {
+export async function markUnlistedBlacklistRemoved(
+  db: Db,
+  listedSince: Date,
+  at: Date,
+  runId?: number,
+): Promise<number> {
   return db.$executeRaw`
-    UPDATE blacklist SET removed_at = ${at}
+    UPDATE blacklist SET removed_at = ${at}, last_run_id = coalesce(${runId ?? null}::bigint, last_run_id)
     WHERE removed_at IS NULL AND (last_synced_at IS NULL OR last_synced_at < ${listedSince})`;
 }
 

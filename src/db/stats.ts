@@ -3,6 +3,7 @@
  * (publisher_cps_daily, publisher_settlements + slots, publisher_settlement_reports).
  * Every write is an idempotent upsert keyed by WeChat's own keys, one statement per table, and
  * what belongs together (one datacube window, one settlement answer) commits in one transaction.
+ * Every row written keeps the sync run that wrote it (last_run_id, lineage).
  */
 import type { Settlement } from '../wechat/publisher.ts';
 import type { CpsDailyRow, DateRangeRequest, UserCumulateRow, UserSummaryRow } from '../wechat/schemas.ts';
@@ -32,7 +33,9 @@ export async function writeDatacubeWindow(
   summary: UserSummaryRow[],
   cumulate: UserCumulateRow[],
   at: Date,
+  runId?: number,
 ): Promise<DatacubeWindowResult> {
+  const run = runId ?? null;
   const s = lastByKey(summary, (r) => `${r.ref_date}/${r.user_source}`);
   const c = lastByKey(cumulate, (r) => r.ref_date);
   const dates = [...new Set(s.map((r) => r.ref_date))];
@@ -46,19 +49,21 @@ export async function writeDatacubeWindow(
           SELECT 1 FROM unnest(${sDates}::date[], ${sSources}::int[]) AS t(ref_date, user_source)
           WHERE t.ref_date = u.ref_date AND t.user_source = u.user_source)`,
     db.$executeRaw`
-      INSERT INTO user_summary (ref_date, user_source, new_user, cancel_user, synced_at)
-      SELECT t.ref_date, t.user_source, t.new_user, t.cancel_user, ${at}
+      INSERT INTO user_summary (ref_date, user_source, new_user, cancel_user, synced_at, last_run_id)
+      SELECT t.ref_date, t.user_source, t.new_user, t.cancel_user, ${at}, ${run}::bigint
       FROM unnest(${sDates}::date[], ${sSources}::int[], ${s.map((r) => r.new_user)}::int[],
                   ${s.map((r) => r.cancel_user)}::int[]) AS t(ref_date, user_source, new_user, cancel_user)
       ON CONFLICT (ref_date, user_source) DO UPDATE SET
-        new_user = EXCLUDED.new_user, cancel_user = EXCLUDED.cancel_user, synced_at = EXCLUDED.synced_at`,
+        new_user = EXCLUDED.new_user, cancel_user = EXCLUDED.cancel_user, synced_at = EXCLUDED.synced_at,
+        last_run_id = EXCLUDED.last_run_id`,
     db.$executeRaw`
-      INSERT INTO user_cumulate (ref_date, cumulate_user, synced_at)
-      SELECT t.ref_date, t.cumulate_user, ${at}
+      INSERT INTO user_cumulate (ref_date, cumulate_user, synced_at, last_run_id)
+      SELECT t.ref_date, t.cumulate_user, ${at}, ${run}::bigint
       FROM unnest(${c.map((r) => r.ref_date)}::date[], ${c.map((r) => r.cumulate_user)}::int[])
         AS t(ref_date, cumulate_user)
       ON CONFLICT (ref_date) DO UPDATE SET
-        cumulate_user = EXCLUDED.cumulate_user, synced_at = EXCLUDED.synced_at`,
+        cumulate_user = EXCLUDED.cumulate_user, synced_at = EXCLUDED.synced_at,
+        last_run_id = EXCLUDED.last_run_id`,
   ]);
   return { summaryRows, cumulateRows, summaryRemoved: removed };
 }
@@ -67,15 +72,15 @@ export async function writeDatacubeWindow(
  * Upserts daily CPS figures by date (one statement). Rates travel as text: a float8[] parameter
  * loses the last digits on the way (15 significant digits), the text of a JS number does not.
  */
-export async function upsertCpsDaily(db: Db, rows: CpsDailyRow[], at: Date): Promise<number> {
+export async function upsertCpsDaily(db: Db, rows: CpsDailyRow[], at: Date, runId?: number): Promise<number> {
   const r = lastByKey(rows, (row) => row.date);
   if (r.length === 0) return 0;
   const col = <T>(pick: (row: CpsDailyRow) => T) => r.map(pick);
   return db.$executeRaw`
     INSERT INTO publisher_cps_daily (date, exposure_count, click_count, click_rate, order_count, order_rate,
-      total_fee, total_commission, synced_at)
+      total_fee, total_commission, synced_at, last_run_id)
     SELECT t.date, t.exposure_count, t.click_count, t.click_rate::float8, t.order_count, t.order_rate::float8,
-      t.total_fee, t.total_commission, ${at}
+      t.total_fee, t.total_commission, ${at}, ${runId ?? null}::bigint
     FROM unnest(${col((x) => x.date)}::date[], ${col((x) => x.exposure_count)}::bigint[],
       ${col((x) => x.click_count)}::bigint[], ${col((x) => String(x.click_rate))}::text[],
       ${col((x) => x.order_count)}::bigint[], ${col((x) => String(x.order_rate))}::text[],
@@ -85,7 +90,7 @@ export async function upsertCpsDaily(db: Db, rows: CpsDailyRow[], at: Date): Pro
       exposure_count = EXCLUDED.exposure_count, click_count = EXCLUDED.click_count,
       click_rate = EXCLUDED.click_rate, order_count = EXCLUDED.order_count, order_rate = EXCLUDED.order_rate,
       total_fee = EXCLUDED.total_fee, total_commission = EXCLUDED.total_commission,
-      synced_at = EXCLUDED.synced_at`;
+      synced_at = EXCLUDED.synced_at, last_run_id = EXCLUDED.last_run_id`;
 }
 
 export interface SettlementWriteResult {
@@ -103,7 +108,9 @@ export async function writeSettlements(
   range: { startDate: string; endDate: string },
   answer: Settlement,
   at: Date,
+  runId?: number,
 ): Promise<SettlementWriteResult> {
+  const run = runId ?? null;
   const entries = lastByKey(answer.settlement_list, (e) => e.sett_no);
   const col = <T>(pick: (e: (typeof entries)[number]) => T) => entries.map(pick);
   const slots = entries.flatMap((e) =>
@@ -113,8 +120,9 @@ export async function writeSettlements(
   const [settlements, , slotRows] = await db.$transaction([
     db.$executeRaw`
       INSERT INTO publisher_settlements (sett_no, date, zone, month, "order", sett_status, settled_revenue,
-        mail_send_cnt, synced_at)
-      SELECT t.sett_no, t.date, t.zone, t.month, t.ord, t.sett_status, t.settled_revenue, t.mail_send_cnt, ${at}
+        mail_send_cnt, synced_at, last_run_id)
+      SELECT t.sett_no, t.date, t.zone, t.month, t.ord, t.sett_status, t.settled_revenue, t.mail_send_cnt, ${at},
+        ${run}::bigint
       FROM unnest(${settNos}::text[], ${col((e) => e.date)}::date[], ${col((e) => e.zone)}::text[],
         ${col((e) => e.month)}::text[], ${col((e) => e.order)}::int[], ${col((e) => e.sett_status)}::int[],
         ${col((e) => e.settled_revenue)}::bigint[], ${col((e) => Number(e.mail_send_cnt) || 0)}::int[])
@@ -122,21 +130,24 @@ export async function writeSettlements(
       ON CONFLICT (sett_no) DO UPDATE SET
         date = EXCLUDED.date, zone = EXCLUDED.zone, month = EXCLUDED.month, "order" = EXCLUDED."order",
         sett_status = EXCLUDED.sett_status, settled_revenue = EXCLUDED.settled_revenue,
-        mail_send_cnt = EXCLUDED.mail_send_cnt, synced_at = EXCLUDED.synced_at`,
+        mail_send_cnt = EXCLUDED.mail_send_cnt, synced_at = EXCLUDED.synced_at,
+        last_run_id = EXCLUDED.last_run_id`,
     db.$executeRaw`DELETE FROM publisher_settlement_slots WHERE sett_no = ANY(${settNos}::text[])`,
     db.$executeRaw`
-      INSERT INTO publisher_settlement_slots (sett_no, slot_id, slot_settled_revenue)
-      SELECT * FROM unnest(${slots.map((s) => s.settNo)}::text[], ${slots.map((s) => s.slot_id)}::text[],
-        ${slots.map((s) => s.slot_settled_revenue)}::bigint[])`,
+      INSERT INTO publisher_settlement_slots (sett_no, slot_id, slot_settled_revenue, last_run_id)
+      SELECT t.*, ${run}::bigint
+      FROM unnest(${slots.map((s) => s.settNo)}::text[], ${slots.map((s) => s.slot_id)}::text[],
+        ${slots.map((s) => s.slot_settled_revenue)}::bigint[]) AS t(sett_no, slot_id, slot_settled_revenue)`,
     db.$executeRaw`
       INSERT INTO publisher_settlement_reports (start_date, end_date, body, revenue_all, settled_revenue_all,
-        penalty_all, total_num, synced_at)
+        penalty_all, total_num, synced_at, last_run_id)
       VALUES (${range.startDate}::date, ${range.endDate}::date, ${answer.body}, ${answer.revenue_all}::bigint,
-        ${answer.settled_revenue_all}::bigint, ${answer.penalty_all}::bigint, ${answer.total_num}, ${at})
+        ${answer.settled_revenue_all}::bigint, ${answer.penalty_all}::bigint, ${answer.total_num}, ${at},
+        ${run}::bigint)
       ON CONFLICT (start_date, end_date) DO UPDATE SET
         body = EXCLUDED.body, revenue_all = EXCLUDED.revenue_all,
         settled_revenue_all = EXCLUDED.settled_revenue_all, penalty_all = EXCLUDED.penalty_all,
-        total_num = EXCLUDED.total_num, synced_at = EXCLUDED.synced_at`,
+        total_num = EXCLUDED.total_num, synced_at = EXCLUDED.synced_at, last_run_id = EXCLUDED.last_run_id`,
   ]);
   return { settlements, slots: slotRows };
 }

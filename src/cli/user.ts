@@ -1,7 +1,7 @@
 /** `wxsync user <openid>`, `wxsync shorturl <url>`, `wxsync ips`: one-off account look-ups. */
 import type { Command } from 'commander';
 import { apiDomainIps, shortenUrl } from '../ops/platform.ts';
-import { lookupUser } from '../ops/users.ts';
+import { lookupUser, refreshUser } from '../ops/users.ts';
 import { printJson, withOpsDeps } from './ops-context.ts';
 
 export function registerUserCommands(program: Command): void {
@@ -9,7 +9,15 @@ export function registerUserCommands(program: Command): void {
     .command('user <openid>')
     .description('one user: live from WeChat (user/info) and as stored in followers')
     .option('--lang <lang>', 'zh_CN, zh_TW or en', 'zh_CN')
-    .action(async (openid: string, options: { lang: string }) => {
+    .option(
+      '--refresh',
+      "also store WeChat's answer now (recorded in follower_history as admin user_refresh)",
+    )
+    .action(async (openid: string, options: { lang: string; refresh?: boolean }) => {
+      if (options.refresh) {
+        printJson(await withOpsDeps((deps) => refreshUser(deps, { openid })));
+        return;
+      }
       const result = await withOpsDeps((deps) => lookupUser(deps, { openid, lang: options.lang }));
       printJson(result);
       if (result.live_error && !result.stored) process.exitCode = 1;

@@ -28,6 +28,7 @@ export const Paging = z.object({
 });
 
 export const UserLookup = z.object({ openid: Openid, lang: Lang.default('zh_CN') });
+export const UserRefresh = z.object({ openid: Openid });
 
 export const LongUrl = z.object({
   long_url: z

@@ -22,6 +22,7 @@ const routes = (): { method: string; path: string; body?: unknown; ok: number[] 
   { method: 'POST', path: '/admin/blacklist', body: { openids: [someOpenid()] }, ok: [200] },
   { method: 'DELETE', path: '/admin/blacklist', body: { openids: [someOpenid()] }, ok: [200] },
   { method: 'GET', path: `/admin/users/${someOpenid()}?lang=en`, ok: [200] },
+  { method: 'POST', path: `/admin/users/${someOpenid()}/refresh`, ok: [200] },
   // WeChat retired shorturl: an authenticated call reaches WeChat and relays its refusal.
   { method: 'POST', path: '/admin/shorturl', body: { long_url: 'https://example.com/a' }, ok: [502] },
   { method: 'GET', path: '/admin/ips', ok: [200] },
@@ -336,6 +337,44 @@ describe('account utilities', () => {
     expect(body.live).toMatchObject({ openid, subscribe: 1 });
     expect(body.stored).toMatchObject({ nickname: 'stored-name', qrScene: '42' });
     expect(body.blacklisted).toBe(false);
+  });
+
+  it('refreshes one user from WeChat as an admin action: stored, and a follower_history period opened by admin', async () => {
+    const openid = h.fake.state.followerOpenids()[5]!;
+    const first = await h.app.request(`/admin/users/${openid}/refresh`, {
+      method: 'POST',
+      headers: bearer(),
+    });
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { result: unknown }).result).toEqual({
+      inserted: 1,
+      changed: 0,
+      unchanged: 0,
+    });
+    h.fake.state.editProfile(openid, { remark: '刚改的备注' });
+    const second = await h.app.request(`/admin/users/${openid}/refresh`, {
+      method: 'POST',
+      headers: bearer(),
+    });
+    const body = (await second.json()) as { result: unknown; stored: { remark: string } };
+    expect(body.result).toEqual({ inserted: 0, changed: 1, unchanged: 0 });
+    expect(body.stored.remark).toBe('刚改的备注');
+    const periods = await h.deps.db.followerHistory.findMany({
+      where: { openid },
+      orderBy: { validFrom: 'asc' },
+      select: { remark: true, openedBy: true, openedByAction: true, closedBy: true, closedByAction: true },
+    });
+    expect(
+      periods.map((p) => [p.remark, p.openedBy, p.openedByAction, p.closedBy, p.closedByAction]),
+    ).toEqual([
+      [periods[0]?.remark, 'admin', 'user_refresh', 'admin', 'user_refresh'],
+      ['刚改的备注', 'admin', 'user_refresh', null, null],
+    ]);
+    const foreign = await h.app.request('/admin/users/oUnknownOpenidUnknown0000/refresh', {
+      method: 'POST',
+      headers: bearer(),
+    });
+    expect(foreign.status).toBeGreaterThanOrEqual(400);
   });
 
   it("relays WeChat's refusal for an unknown openid next to the (absent) stored row", async () => {

@@ -18,7 +18,7 @@ import { dashboardData } from '../../ops/dashboard.ts';
 import type { OpsDeps } from '../../ops/deps.ts';
 import { apiDomainIps, shortenUrl } from '../../ops/platform.ts';
 import { listSyncRuns, retrySyncRun, triggerSync } from '../../ops/sync.ts';
-import { lookupUser } from '../../ops/users.ts';
+import { lookupUser, refreshUser } from '../../ops/users.ts';
 import { healthRoutes } from '../health.ts';
 import { asset } from './assets.ts';
 import {
@@ -132,6 +132,9 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
 
   app.get('/users/:openid', async (c) =>
     c.json(await lookupUser(deps, { openid: c.req.param('openid'), lang: c.req.query('lang') })),
+  );
+  app.post('/users/:openid/refresh', async (c) =>
+    c.json(await refreshUser(deps, { openid: c.req.param('openid') })),
   );
   app.post('/shorturl', async (c) => {
     const result = await shortenUrl(deps, await jsonBody(c));

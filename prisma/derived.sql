@@ -152,26 +152,20 @@ DECLARE
   action text := nullif(substr(writer, length(split_part(writer, ':', 1)) + 2), '');
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    WITH changed AS (
-      SELECT n.*, n.updated_at AS changed_at FROM new_rows n
-    ), closed AS (
-      UPDATE follower_history h
-      SET valid_to = greatest(c.changed_at, h.valid_from), closed_by = kind,
-          closed_by_run_id = CASE WHEN kind = 'sync' THEN c.last_run_id END,
-          closed_by_event_id = CASE WHEN kind = 'event' THEN c.last_event_id END,
-          closed_by_action = action
-      FROM changed c
-      WHERE h.openid = c.openid AND h.valid_to IS NULL
-      RETURNING h.openid, h.valid_to
-    )
+    -- A new followers row has no open period (rows are never deleted, and a deletion closes its
+    -- period, see below): the insert only opens one, no lookup.
     INSERT INTO follower_history (openid, valid_from, subscribe, subscribe_time, unsubscribed_at, remark,
       tagid_list, groupid, subscribe_scene, qr_scene, qr_scene_str, unionid, language,
       opened_by, opened_by_run_id, opened_by_event_id, opened_by_action)
-    SELECT c.openid, coalesce(cl.valid_to, c.changed_at), c.subscribe, c.subscribe_time, c.unsubscribed_at,
-      c.remark, coalesce(c.tagid_list, '{}'), c.groupid, c.subscribe_scene, c.qr_scene, c.qr_scene_str,
-      c.unionid, c.language, kind, CASE WHEN kind = 'sync' THEN c.last_run_id END,
-      CASE WHEN kind = 'event' THEN c.last_event_id END, action
-    FROM changed c LEFT JOIN closed cl ON cl.openid = c.openid;
+    SELECT n.openid, n.updated_at, n.subscribe, n.subscribe_time, n.unsubscribed_at, n.remark,
+      coalesce(n.tagid_list, '{}'), n.groupid, n.subscribe_scene, n.qr_scene, n.qr_scene_str, n.unionid,
+      n.language, kind, CASE WHEN kind = 'sync' THEN n.last_run_id END,
+      CASE WHEN kind = 'event' THEN n.last_event_id END, action
+    FROM new_rows n;
+  ELSIF TG_OP = 'DELETE' THEN
+    UPDATE follower_history h
+    SET valid_to = greatest(statement_timestamp(), h.valid_from), closed_by = kind, closed_by_action = action
+    WHERE h.valid_to IS NULL AND h.openid = ANY (ARRAY(SELECT openid FROM old_rows));
   ELSE
     WITH changed AS (
       SELECT n.*,
@@ -190,7 +184,10 @@ BEGIN
           closed_by_event_id = CASE WHEN kind = 'event' THEN c.last_event_id END,
           closed_by_action = action
       FROM changed c
-      WHERE h.openid = c.openid AND h.valid_to IS NULL
+      -- The openid list makes the current periods an index lookup (follower_history_current_key), one
+      -- probe per changed row: a join alone let the planner read every current period per statement,
+      -- which made the 1M-follower sync quadratic.
+      WHERE h.valid_to IS NULL AND h.openid = ANY (ARRAY(SELECT openid FROM changed)) AND h.openid = c.openid
       RETURNING h.openid, h.valid_to
     )
     INSERT INTO follower_history (openid, valid_from, subscribe, subscribe_time, unsubscribed_at, remark,
@@ -205,7 +202,7 @@ BEGIN
   RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION follower_history_record() IS 'Trigger function of followers: closes the current follower_history period and opens a new one for every row whose tracked attributes the statement changed.';
+COMMENT ON FUNCTION follower_history_record() IS 'Trigger function of followers: for every row the statement inserted, or whose tracked attributes it changed, closes the current follower_history period and opens a new one (a deleted row only closes its period).';
 
 -- At most one current period per follower: a second one would be an overlap.
 CREATE UNIQUE INDEX IF NOT EXISTS follower_history_current_key ON follower_history (openid) WHERE valid_to IS NULL;
@@ -214,6 +211,8 @@ CREATE OR REPLACE TRIGGER follower_history_on_insert AFTER INSERT ON followers
   REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION follower_history_record();
 CREATE OR REPLACE TRIGGER follower_history_on_update AFTER UPDATE ON followers
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION follower_history_record();
+CREATE OR REPLACE TRIGGER follower_history_on_delete AFTER DELETE ON followers
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION follower_history_record();
 
 -- The followers who followed at the end of a Beijing calendar day, as the history knows them.
 CREATE FUNCTION followers_on(day date)

@@ -167,14 +167,26 @@ describe('follower_history', () => {
     expect(b[1]?.closed_by).toBe('unknown');
   });
 
+  it('a deleted followers row closes its period; stored again, it opens a new one', async () => {
+    await upsertFollowers(t.db, [profile('hDel')], { syncedAt: at('2026-04-01T00:00:00Z'), writer: sync(7) });
+    await t.db.$executeRaw`DELETE FROM followers WHERE openid = 'hDel'`;
+    await upsertFollowers(t.db, [profile('hDel')], { syncedAt: at('2099-01-01T00:00:00Z'), writer: sync(8) });
+    const rows = await history('hDel');
+    expect(rows.map((r) => [r.opened_by_run_id, r.closed_by, r.valid_to === null])).toEqual([
+      [7n, 'unknown', false],
+      [8n, null, true],
+    ]);
+  });
+
   it('never leaves two current periods for one follower', async () => {
     const rows = await t.db.$queryRaw<{ openid: string; n: bigint }[]>`
       SELECT openid, count(*) AS n FROM follower_history WHERE valid_to IS NULL GROUP BY openid HAVING count(*) > 1`;
     expect(rows).toEqual([]);
+    // hDel's row was deleted for a while: the only gap there may be.
     const gaps = await t.db.$queryRaw<{ n: bigint }[]>`
       SELECT count(*) AS n FROM (
         SELECT valid_to, lead(valid_from) OVER (PARTITION BY openid ORDER BY valid_from, id) AS next_from
-        FROM follower_history) p
+        FROM follower_history WHERE openid <> 'hDel') p
       WHERE p.next_from IS NOT NULL AND p.next_from IS DISTINCT FROM p.valid_to`;
     expect(gaps[0]?.n).toBe(0n);
   });

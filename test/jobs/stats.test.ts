@@ -153,14 +153,20 @@ describe('publisher sync', () => {
     expect(env.fake.calls.count('publisher_cps_general')).toBe(2);
     expect(r.counts).toMatchObject({ cpsDays: cpsExpected.length, settlements: settExpected.length });
 
+    // Everything but when and by which run (lineage) a row was last written.
     const dump = async () => ({
       cps: (await env.t.db.publisherCpsDaily.findMany({ orderBy: { date: 'asc' } })).map(
-        ({ syncedAt: _, ...c }) => c,
+        ({ syncedAt: _, lastRunId: __, ...c }) => c,
       ),
       sett: (
         await env.t.db.publisherSettlement.findMany({ orderBy: { settNo: 'asc' }, include: { slots: true } })
-      ).map(({ syncedAt: _, ...s }) => s),
-      reports: (await env.t.db.publisherSettlementReport.findMany()).map(({ syncedAt: _, ...p }) => p),
+      ).map(({ syncedAt: _, lastRunId: __, slots, ...s }) => ({
+        ...s,
+        slots: slots.map(({ lastRunId: ___, ...slot }) => slot),
+      })),
+      reports: (await env.t.db.publisherSettlementReport.findMany()).map(
+        ({ syncedAt: _, lastRunId: __, ...p }) => p,
+      ),
     });
     const first = await dump();
     expect(first.cps.map((c) => [iso(c.date), Number(c.totalFee), c.clickRate])).toEqual(
@@ -178,8 +184,21 @@ describe('publisher sync', () => {
     expect(first.reports).toHaveLength(1);
     expect(first.reports[0]).toMatchObject({ totalNum: settExpected.length });
 
-    await publisher(from, to);
+    const again = await publisher(from, to);
     expect(await dump()).toEqual(first);
+    // Lineage: every row now names the second run.
+    const lastRuns = async (table: string) =>
+      (
+        await env.t.db.$queryRawUnsafe<{ last_run_id: bigint }[]>(`SELECT DISTINCT last_run_id FROM ${table}`)
+      ).map((r) => Number(r.last_run_id));
+    for (const table of [
+      'publisher_cps_daily',
+      'publisher_settlements',
+      'publisher_settlement_slots',
+      'publisher_settlement_reports',
+    ]) {
+      expect(await lastRuns(table), table).toEqual([again.runId]);
+    }
   });
 
   it('replaces the slots of a settlement WeChat revised', async () => {

@@ -178,6 +178,23 @@ describe('follower_history', () => {
     ]);
   });
 
+  it('TRUNCATE followers ends every current period; a fresh mirror opens new ones', async () => {
+    const open = async () =>
+      Number(
+        (
+          await t.db.$queryRaw<
+            { n: bigint }[]
+          >`SELECT count(*) AS n FROM follower_history WHERE valid_to IS NULL`
+        )[0]?.n,
+      );
+    const stored = await t.db.follower.count();
+    expect(await open()).toBe(stored);
+    await t.db.$executeRaw`TRUNCATE followers`;
+    expect(await open()).toBe(0);
+    await upsertFollowers(t.db, [profile('hA')], { syncedAt: at('2099-02-01T00:00:00Z'), writer: sync(9) });
+    expect(await open()).toBe(1);
+  });
+
   it('never leaves two current periods for one follower', async () => {
     const rows = await t.db.$queryRaw<{ openid: string; n: bigint }[]>`
       SELECT openid, count(*) AS n FROM follower_history WHERE valid_to IS NULL GROUP BY openid HAVING count(*) > 1`;
@@ -186,7 +203,7 @@ describe('follower_history', () => {
     const gaps = await t.db.$queryRaw<{ n: bigint }[]>`
       SELECT count(*) AS n FROM (
         SELECT valid_to, lead(valid_from) OVER (PARTITION BY openid ORDER BY valid_from, id) AS next_from
-        FROM follower_history WHERE openid <> 'hDel') p
+        FROM follower_history WHERE openid <> 'hDel' AND valid_from < '2099-01-01') p
       WHERE p.next_from IS NOT NULL AND p.next_from IS DISTINCT FROM p.valid_to`;
     expect(gaps[0]?.n).toBe(0n);
   });

@@ -344,6 +344,12 @@ BEGIN
       n.language, kind, CASE WHEN kind = ''sync'' THEN n.last_run_id END,
       CASE WHEN kind = ''event'' THEN n.last_event_id END, action
     FROM new_rows n\073
+  ELSIF TG_OP = ''TRUNCATE'' THEN
+    -- Emptying followers (e.g. to mirror again from scratch) ends every current period: the rows
+    -- stored afterwards open new ones.
+    UPDATE follower_history h
+    SET valid_to = greatest(statement_timestamp(), h.valid_from), closed_by = kind, closed_by_action = action
+    WHERE h.valid_to IS NULL\073
   ELSIF TG_OP = ''DELETE'' THEN
     UPDATE follower_history h
     SET valid_to = greatest(statement_timestamp(), h.valid_from), closed_by = kind, closed_by_action = action
@@ -384,7 +390,7 @@ BEGIN
   RETURN NULL\073
 END
 ';
-COMMENT ON FUNCTION follower_history_record() IS 'Trigger function of followers: for every row the statement inserted, or whose tracked attributes it changed, closes the current follower_history period and opens a new one (a deleted row only closes its period).';
+COMMENT ON FUNCTION follower_history_record() IS 'Trigger function of followers: for every row the statement inserted, or whose tracked attributes it changed, closes the current follower_history period and opens a new one (a deleted row, or TRUNCATE, only closes periods).';
 
 -- At most one current period per follower: a second one would be an overlap.
 CREATE UNIQUE INDEX IF NOT EXISTS follower_history_current_key ON follower_history (openid) WHERE valid_to IS NULL;
@@ -395,6 +401,8 @@ CREATE OR REPLACE TRIGGER follower_history_on_update AFTER UPDATE ON followers
   REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION follower_history_record();
 CREATE OR REPLACE TRIGGER follower_history_on_delete AFTER DELETE ON followers
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION follower_history_record();
+CREATE OR REPLACE TRIGGER follower_history_on_truncate AFTER TRUNCATE ON followers
+  FOR EACH STATEMENT EXECUTE FUNCTION follower_history_record();
 
 -- The followers who followed at the end of a Beijing calendar day, as the history knows them.
 CREATE FUNCTION followers_on(day date)

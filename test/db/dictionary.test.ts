@@ -2,7 +2,9 @@
  * The data dictionary: docs/warehouse.md is exactly what `wxsync db docs` prints for a database the
  * migrations built, every view has an example query, and every example runs.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLES, readDictionary, renderDictionary } from '../../src/db/dictionary.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
@@ -39,5 +41,13 @@ describe('data dictionary', () => {
     for (const [name, sql] of Object.entries(EXAMPLES)) {
       await expect(t.db.$pool.query(sql), name).resolves.toHaveProperty('rows');
     }
+  });
+
+  it('is what `wxsync db docs` prints', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['bin/wxsync.mjs', 'db', 'docs'], {
+      env: { ...process.env, DATABASE_URL: t.url, LOG_LEVEL: 'silent' },
+      maxBuffer: 10 * 1024 * 1024,
+    });
+    expect(stdout).toBe(readFileSync('docs/warehouse.md', 'utf8'));
   });
 });

@@ -93,3 +93,10 @@ export async function countFollowerEventsSince(
   ]);
   return { recorded, applied };
 }
+
+/** When the newest recorded push arrived (ids are in arrival order), null before the first. */
+export async function latestEventReceivedAt(db: Db): Promise<Date | null> {
+  const [row] = await db.$queryRaw<{ received_at: Date }[]>`
+    SELECT received_at FROM follower_events ORDER BY id DESC LIMIT 1`;
+  return row?.received_at ?? null;
+}

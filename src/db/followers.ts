@@ -327,3 +327,11 @@ export async function followerCounts(
     added: Number(row?.added ?? 0),
   };
 }
+
+/** Stored users following now and those who left (the follower_status view). */
+export async function followerStatusCounts(db: Db): Promise<{ subscribed: number; unsubscribed: number }> {
+  const rows = await db.$queryRaw<{ status: string; followers: number }[]>`
+    SELECT status, followers FROM follower_status`;
+  const count = (status: string) => rows.find((r) => r.status === status)?.followers ?? 0;
+  return { subscribed: count('subscribed'), unsubscribed: count('unsubscribed') };
+}

@@ -183,3 +183,72 @@ export async function statsCoverage(db: Db, range: { from: string; to: string })
     settlements: Number(row?.settlements ?? 0),
   };
 }
+
+// Reads of the statistics tables for the operator dashboard. Days are WeChat's statistics days
+// (Beijing calendar), passed and returned as YYYY-MM-DD text.
+
+/** The latest day datacube reported (user_summary or user_cumulate), or null before the first sync. */
+export async function latestStatsDay(db: Db): Promise<string | null> {
+  const [row] = await db.$queryRaw<{ latest: string | null }[]>`
+    SELECT greatest((SELECT max(ref_date) FROM user_summary), (SELECT max(ref_date) FROM user_cumulate))::text AS latest`;
+  return row?.latest ?? null;
+}
+
+export interface SourceDayRow {
+  day: string;
+  user_source: number;
+  label_zh: string;
+  label_en: string;
+  new_user: number;
+  cancel_user: number;
+}
+
+/** New and cancelled followers per day and source in [from, to], with the source's names. */
+export function growthBySource(db: Db, from: string, to: string): Promise<SourceDayRow[]> {
+  return db.$queryRaw<SourceDayRow[]>`
+    SELECT ref_date::text AS day, user_source, source_label_zh AS label_zh, source_label_en AS label_en,
+           new_user, cancel_user
+    FROM daily_growth_by_source
+    WHERE ref_date BETWEEN ${from}::date AND ${to}::date
+    ORDER BY ref_date, user_source`;
+}
+
+export interface CumulateDayRow {
+  day: string;
+  cumulate_user: number;
+  stored_followers: number;
+}
+
+/** WeChat's end-of-day total beside the followers stored here at the end of that day, in [from, to]. */
+export function cumulateVsStored(db: Db, from: string, to: string): Promise<CumulateDayRow[]> {
+  return db.$queryRaw<CumulateDayRow[]>`
+    SELECT ref_date::text AS day, cumulate_user, stored_followers
+    FROM follower_count_vs_cumulate
+    WHERE ref_date BETWEEN ${from}::date AND ${to}::date
+    ORDER BY ref_date`;
+}
+
+export interface SummaryTotals {
+  /** Days in [from, to] that datacube reported. */
+  days: number;
+  new_user: number;
+  cancel_user: number;
+  /** WeChat's total at the end of `to`, null when not reported. */
+  cumulate_user: number | null;
+  /** When the newest of these rows was fetched. */
+  synced_at: Date | null;
+}
+
+/** Sums of user_summary over [from, to] and user_cumulate of `to`. */
+export async function summaryTotals(db: Db, from: string, to: string): Promise<SummaryTotals> {
+  const [row] = await db.$queryRaw<SummaryTotals[]>`
+    SELECT (SELECT count(DISTINCT ref_date) FROM user_summary
+              WHERE ref_date BETWEEN ${from}::date AND ${to}::date)::int AS days,
+           coalesce(sum(new_user), 0)::int AS new_user,
+           coalesce(sum(cancel_user), 0)::int AS cancel_user,
+           (SELECT cumulate_user FROM user_cumulate WHERE ref_date = ${to}::date) AS cumulate_user,
+           greatest(max(synced_at), (SELECT synced_at FROM user_cumulate WHERE ref_date = ${to}::date)) AS synced_at
+    FROM user_summary
+    WHERE ref_date BETWEEN ${from}::date AND ${to}::date`;
+  return row!;
+}

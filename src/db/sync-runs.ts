@@ -129,3 +129,32 @@ export async function lastSuccessPerJob(db: Db): Promise<{ job: string; at: numb
     SELECT job, extract(epoch FROM max(finished_at))::float8 AS at
     FROM sync_runs WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job`;
 }
+
+/** The `perJob` newest runs of every job, grouped by job, newest first within a job. */
+export async function lastRunsPerJob(db: Db, perJob: number): Promise<SyncRunRow[]> {
+  const rows = await db.$queryRaw<
+    (Omit<Row, 'startedAt' | 'finishedAt'> & {
+      started_at: Date;
+      finished_at: Date | null;
+    })[]
+  >`
+    SELECT id, job, params, trigger, status::text AS status, started_at, finished_at, counts, error,
+           checkpoint, attempts
+    FROM (SELECT *, row_number() OVER (PARTITION BY job ORDER BY started_at DESC, id DESC) AS n
+          FROM sync_runs) r
+    WHERE n <= ${perJob}
+    ORDER BY job, started_at DESC, id DESC`;
+  return rows.map(({ started_at, finished_at, ...r }) =>
+    toRow({ ...r, startedAt: started_at, finishedAt: finished_at } as Row),
+  );
+}
+
+/** When the last successful run of `job` ended, null if none has. */
+export async function lastSucceededAt(db: Db, job: string): Promise<Date | null> {
+  const row = await db.syncRun.findFirst({
+    where: { job, status: 'succeeded' },
+    orderBy: { finishedAt: 'desc' },
+    select: { finishedAt: true },
+  });
+  return row?.finishedAt ?? null;
+}

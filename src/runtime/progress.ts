@@ -10,12 +10,9 @@ import { openQueue, QUEUE_NAMES } from '../queues.ts';
 import { createRedis } from '../redis.ts';
 import type { SyncProgress, SyncResult } from '../sync/contract.ts';
 import { enqueueSync, followSyncJob } from '../sync/queue.ts';
-import { findContract, type SyncJobName } from '../sync/registry.ts';
+import { rowsWritten as rowsOf, type SyncJobName } from '../sync/registry.ts';
 
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
-/** The rows a job wrote so far: the sum of the counters its contract calls rows. */
-const rowsOf = (job: string, counts: Record<string, unknown>) =>
-  (findContract(job)?.rowCounters ?? []).reduce((sum, k) => sum + num(counts[k]), 0);
 
 /** One progress display for one or more jobs: bars on a TTY, periodic lines otherwise. */
 export class ProgressView {

@@ -31,3 +31,11 @@ export function contractOf(name: SyncJobName): AnySyncContract {
 /** The jobs that take --from/--to. */
 export const datedJobs = (): SyncJobName[] =>
   SYNC_CONTRACTS.filter((c) => contractOf(c.name).range !== undefined).map((c) => c.name);
+
+/** The rows a run of `job` wrote: the sum of the counters its contract calls rows (0 for unknown jobs). */
+export function rowsWritten(job: string, counts: Record<string, unknown>): number {
+  return (BY_NAME.get(job)?.rowCounters ?? []).reduce((sum, k) => {
+    const n = counts[k];
+    return sum + (typeof n === 'number' ? n : 0);
+  }, 0);
+}

@@ -53,6 +53,27 @@ export const ERRCODE_REASONS: Readonly<Record<number, string>> = {
   61501: 'date range error (at most 7 days, ending no later than yesterday)',
 };
 
+/**
+ * The same reasons in Chinese, for the operator dashboard: what the errcode means and where the
+ * operator fixes it, in the words of WeChat's own console (mp.weixin.qq.com).
+ */
+export const ERRCODE_REASONS_ZH: Readonly<Record<number, string>> = {
+  [-1]: '微信系统繁忙，已按退避策略重试',
+  40001: 'access_token 无效或不是最新（可能有其他系统用同一 AppID 重新获取了 token）',
+  40013: 'AppID 无效（检查 WECHAT_APP_ID）',
+  40014: 'access_token 无效',
+  40032: '一次请求的 openid 过多',
+  40125: 'AppSecret 无效（检查 WECHAT_APP_SECRET）',
+  40164: '调用方 IP 不在公众号的 IP 白名单中（公众平台：设置与开发 > 基本配置 > IP白名单）',
+  42001: 'access_token 已过期',
+  45009: '接口当日调用次数已达上限，北京时间零点后恢复（或在公众平台清零）',
+  45011: '接口每分钟调用频率超限，请放慢',
+  48001: '公众号没有该接口的权限（检查账号类型与认证状态）',
+  49003: 'openid 不属于该 AppID',
+  61500: '日期格式错误',
+  61501: '日期范围错误（最多 7 天，且不晚于昨天）',
+};
+
 /** Errcodes that fail every later call of the account the same way (no point trying other chunks). */
 export const ACCOUNT_WIDE_ERRCODES: ReadonlySet<number> = new Set([40013, 40125, 40164, 45009, 48001]);
 

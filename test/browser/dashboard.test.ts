@@ -1,113 +1,62 @@
 /**
- * The growth dashboard in a real browser: Debian's Chromium driven by playwright-core. Seeds
- * statistics, followers and runs, logs in through the login form like an operator, and checks that
- * both charts were drawn with the seeded numbers. Screenshot: test-results/dashboard.png.
+ * The operator dashboard in a real browser: Debian's Chromium driven by playwright-core, against the
+ * real app on a seeded warehouse (test/browser/seed.ts) and on an empty database. Logs in through
+ * the form like an operator; asserts the seeded figures in the DOM (and in the charts), Chinese by
+ * default with 1,234 / 12.3% formats, Beijing times, the English switch and that it is remembered,
+ * CSV downloads equal to the JSON routes, every empty state, zero console errors and zero failed
+ * requests. Screenshots (zh and en, 1280 px and phone width) go to test-results/.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, type Harness, startHarness } from '../ops/harness.ts';
+import {
+  beijing,
+  dailyTotals,
+  expectedCohorts,
+  followersLeft,
+  followersNow,
+  makeSeed,
+  type Seed,
+  seedWarehouse,
+} from './seed.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const DAYS = ['2026-03-01', '2026-03-02', '2026-03-03', '2026-03-04', '2026-03-05'];
-/** [user_source, new_user per day, cancel_user per day] */
-const SOURCES: [number, number[], number[]][] = [
-  [0, [5, 6, 7, 8, 9], [1, 1, 1, 1, 1]],
-  [1, [10, 12, 9, 14, 11], [2, 3, 1, 2, 4]],
-  [30, [20, 25, 30, 18, 22], [5, 4, 6, 3, 2]],
-];
-const CUMULATE = [1000, 1050, 1110, 1160, 1210];
+const PANELS = ['headline', 'growth', 'cumulative', 'hourly', 'channels', 'cohorts', 'tags', 'pipes'];
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 900 };
 
-interface ChartSnapshot {
-  type: string;
-  labels: string[];
-  datasets: { label: string; data: (number | null)[]; stack?: string }[];
+interface Served {
+  h: Harness;
+  url: string;
+  close(): Promise<void>;
 }
 
-/** Each chart's type, labels and datasets (Chart.getChart), and how many pixels it painted. */
-const READ_CHARTS = `(() => {
-  const read = (id) => {
-    const chart = window.Chart.getChart(document.getElementById(id));
-    return {
-      type: chart.config.type,
-      labels: chart.data.labels,
-      datasets: chart.data.datasets.map((d) => ({ label: d.label, data: d.data, stack: d.stack })),
-    };
-  };
-  const painted = (id) => {
-    const canvas = document.getElementById(id);
-    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let n = 0;
-    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) n++;
-    return n;
-  };
-  return {
-    growth: read('growth-chart'),
-    cumulate: read('cumulate-chart'),
-    paintedGrowth: painted('growth-chart'),
-    paintedCumulate: painted('cumulate-chart'),
-  };
-})()`;
+async function served(h: Harness): Promise<Served> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
+      resolve({
+        h,
+        url: `http://127.0.0.1:${info.port}`,
+        close: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}
 
-let h: Harness;
-let server: ReturnType<typeof serve>;
-let baseUrl: string;
+let seeded: Served;
+let empty: Served;
+let seed: Seed;
 let browser: Browser;
 
 beforeAll(async () => {
-  h = await startHarness();
-  const db = h.deps.db;
-  for (const [source, news, cancels] of SOURCES) {
-    await db.userSummary.createMany({
-      data: DAYS.map((day, i) => ({
-        refDate: new Date(`${day}T00:00:00Z`),
-        userSource: source,
-        newUser: news[i]!,
-        cancelUser: cancels[i]!,
-      })),
-    });
-  }
-  await db.userCumulate.createMany({
-    data: DAYS.map((day, i) => ({ refDate: new Date(`${day}T00:00:00Z`), cumulateUser: CUMULATE[i]! })),
-  });
-  // Followers who followed before the range: the stored line sits at 40 every day.
-  await db.follower.createMany({
-    data: Array.from({ length: 40 }, (_, i) => ({
-      openid: `oSeededFollower${String(i).padStart(6, '0')}`,
-      subscribe: true,
-      subscribeTime: new Date('2026-01-15T00:00:00Z'),
-    })),
-  });
-  await db.syncRun.createMany({
-    data: [
-      {
-        job: 'followers',
-        status: 'succeeded',
-        trigger: 'schedule',
-        startedAt: new Date('2026-03-06T02:00:00Z'),
-        finishedAt: new Date('2026-03-06T02:10:00Z'),
-      },
-      {
-        job: 'datacube',
-        status: 'failed',
-        trigger: 'schedule',
-        startedAt: new Date('2026-03-06T09:00:00Z'),
-        finishedAt: new Date('2026-03-06T09:00:05Z'),
-        error: 'errcode 61501',
-      },
-      { job: 'blacklist', status: 'running', trigger: 'admin', startedAt: new Date('2026-03-06T10:00:00Z') },
-    ],
-  });
-  await h.queues.find((q) => q.name === 'sync')!.add('datacube', { trigger: 'test' });
-
-  await new Promise<void>((resolve) => {
-    server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
-      baseUrl = `http://127.0.0.1:${info.port}`;
-      resolve();
-    });
-  });
+  seed = makeSeed();
+  const [a, b] = await Promise.all([startHarness(), startHarness()]);
+  await seedWarehouse(a.deps.db, seed);
+  await a.queues.find((q) => q.name === 'sync')!.add('datacube', { trigger: 'test' });
+  [seeded, empty] = await Promise.all([served(a), served(b)]);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -125,90 +74,445 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  await h?.close();
+  for (const s of [seeded, empty]) {
+    await s?.close();
+    await s?.h.close();
+  }
 });
 
-describe('growth dashboard in Chromium', () => {
+/** A page that records console errors, failed requests and HTTP errors (the login 401 aside). */
+interface Watched {
+  context: BrowserContext;
+  page: Page;
+  problems: string[];
+}
+
+async function loggedIn(
+  target: Served,
+  viewport = DESKTOP,
+  path = '/admin/',
+  options: { clock?: boolean } = {},
+): Promise<Watched> {
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
+  const page = await context.newPage();
+  if (options.clock) await page.clock.install();
+  const problems: string[] = [];
+  let loggingIn = true;
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !loggingIn) problems.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400 && !loggingIn) problems.push(`HTTP ${r.status()}: ${r.url()}`);
+  });
+  const first = await page.goto(`${target.url}/admin/login`);
+  expect(first?.status()).toBe(200);
+  await page.fill('input[name=token]', ADMIN_TOKEN);
+  await Promise.all([page.waitForURL(`${target.url}/admin/`), page.click('button[type=submit]')]);
+  loggingIn = false;
+  await page.waitForSelector('body[data-loaded="true"]');
+  if (path !== '/admin/') {
+    await page.goto(`${target.url}${path}`);
+    await page.waitForSelector('body[data-loaded="true"]');
+  }
+  return { context, page, problems };
+}
+
+const text = async (page: Page, selector: string) => (await page.textContent(selector))?.trim();
+const fmt = (n: number) => n.toLocaleString('en-US');
+const signed = (n: number) => (n > 0 ? `+${fmt(n)}` : fmt(n));
+
+/** Parses our CSV (BOM, CRLF, RFC 4180 quotes). */
+function parseCsv(body: string): string[][] {
+  expect(body.startsWith('\uFEFF')).toBe(true);
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  const s = body.slice(1);
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (quoted) {
+      if (ch === '"' && s[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\r' && s[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += ch;
+  }
+  return rows;
+}
+
+/** A JSON cell as our CSV writes it (formula-looking text gets a leading apostrophe). */
+const asCsv = (v: unknown) =>
+  v === null || v === undefined ? '' : typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
+
+describe('operator dashboard in Chromium (seeded warehouse)', () => {
   it('has a browser to drive', () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`).toBe(true);
   });
 
-  it('logs in through the form and draws both charts with the seeded data', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-    const page = await context.newPage();
-    const failedRequests: string[] = [];
-    page.on('requestfailed', (r) => failedRequests.push(r.url()));
-    const consoleErrors: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
+  it('is Chinese by default and shows every seeded figure, in Beijing time', async () => {
+    const range = `?from=${seed.days[0]}&to=${seed.days.at(-1)}`;
+    const { context, page, problems } = await loggedIn(seeded, DESKTOP, `/admin/${range}`);
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    expect(await page.title()).toBe('wxsync 运营看板');
+    expect(await text(page, '#tz-label')).toBe('时间均为北京时间（Asia/Shanghai，UTC+08:00）');
+    for (const name of PANELS) {
+      expect(await page.getAttribute(`#panel-${name}`, 'data-state'), name).toBe('ready');
+    }
 
-    // Without a session the page is the login form.
-    const first = await page.goto(`${baseUrl}/admin/?from=${DAYS[0]}&to=${DAYS.at(-1)}`);
-    expect(first?.status()).toBe(401);
-    await page.fill('input[name=token]', ADMIN_TOKEN);
-    await Promise.all([page.waitForURL(`${baseUrl}/admin/`), page.click('button[type=submit]')]);
-    const cookies = await context.cookies();
-    expect(cookies.find((c) => c.name === 'wxsync_admin')).toMatchObject({
-      httpOnly: true,
-      sameSite: 'Strict',
-    });
+    // Headline: followers now, today from events, yesterday from datacube, last 7 days.
+    const today = beijing(seed.now).slice(0, 10);
+    const todayNew = seed.subscribes.filter((d) => beijing(d).startsWith(today)).length;
+    const todayLeft = seed.unsubscribes.filter((d) => beijing(d).startsWith(today)).length;
+    expect(followersNow(seed)).toBe(1_234);
+    expect(await text(page, '#hl-followers-now')).toBe('1,234');
+    expect(await text(page, '#card-followers .muted')).toBe(
+      `已取消关注 ${followersLeft(seed)} 人（历史累计）`,
+    );
+    expect(await text(page, '#hl-today-new')).toBe(String(todayNew));
+    expect(await text(page, '#hl-today-left')).toBe(String(todayLeft));
+    expect(await text(page, '#hl-today-net')).toBe(signed(todayNew - todayLeft));
+    const totals = dailyTotals(seed);
+    const y = totals.at(-1)!;
+    expect(await text(page, '#hl-yesterday-new')).toBe(fmt(y.new));
+    expect(await text(page, '#hl-yesterday-cancelled')).toBe(fmt(y.cancelled));
+    expect(await text(page, '#hl-yesterday-net')).toBe(signed(y.net));
+    expect(await text(page, '#hl-yesterday-cumulate')).toBe('日末总人数 11,210');
+    const week = totals.reduce((n, d) => n + d.net, 0);
+    expect(await text(page, '#hl-last7-net')).toBe(signed(week));
+    expect(await text(page, '#hl-last7-new')).toBe(fmt(totals.reduce((n, d) => n + d.new, 0)));
+    // Freshness: the newest event arrived 3 s before the seed's now, shown in Beijing time.
+    expect(await text(page, '#card-today .asof')).toBe(`数据更新于 ${beijing(seed.subscribes[0]!)} 北京时间`);
 
-    consoleErrors.length = 0; // the 401 of the first visit is expected
-    await page.goto(`${baseUrl}/admin/?from=${DAYS[0]}&to=${DAYS.at(-1)}`);
-    await page.waitForSelector('#growth-chart[data-rendered="true"]');
-    await page.waitForSelector('#cumulate-chart[data-rendered="true"]');
-
-    // Runs in the page (a string: this project's TypeScript has no DOM types).
-    const charts = (await page.evaluate(READ_CHARTS)) as {
-      growth: ChartSnapshot;
-      cumulate: ChartSnapshot;
-      paintedGrowth: number;
-      paintedCumulate: number;
+    // Daily growth: new above the axis, cancelled below, stacked by source, net as a line.
+    const growth = (await page.evaluate(`(() => {
+      const chart = window.Chart.getChart(document.getElementById('growth-chart'));
+      return { labels: chart.data.labels, datasets: chart.data.datasets.map((d) => ({ label: d.label, data: d.data, stack: d.stack, type: d.type })) };
+    })()`)) as {
+      labels: string[];
+      datasets: { label: string; data: number[]; stack: string; type: string }[];
     };
+    expect(growth.labels).toEqual(seed.days);
+    const expected = seed.sources.flatMap(([, zh, , news, cancels]) => [
+      { label: `${zh} · 新增`, data: news, stack: 'flow', type: 'bar' },
+      { label: `${zh} · 取消关注`, data: cancels.map((c) => -c), stack: 'flow', type: 'bar' },
+    ]);
+    expect(growth.datasets).toEqual([
+      ...expected,
+      { label: '净增', data: totals.map((d) => d.net), stack: 'net', type: 'line' },
+    ]);
+    for (const d of totals) {
+      const row = `#growth-table tr[data-day="${d.day}"]`;
+      expect(await text(page, `${row} td[data-col=new]`)).toBe(fmt(d.new));
+      expect(await text(page, `${row} td[data-col=cancelled]`)).toBe(fmt(d.cancelled));
+      expect(await text(page, `${row} td[data-col=net]`)).toBe(signed(d.net));
+    }
+    expect(await text(page, `#growth-table tr[data-day="${seed.days[0]}"] td[data-col=new]`)).toBe('1,215');
 
-    expect(charts.growth.type).toBe('bar');
-    expect(charts.growth.labels).toEqual(DAYS);
-    const expectedGrowth = SOURCES.map(([, news, cancels]) => news.map((n, i) => n - cancels[i]!));
-    expect(charts.growth.datasets.map((d) => d.data)).toEqual(expectedGrowth);
-    expect(charts.growth.datasets.map((d) => d.label)).toEqual(['other', 'account search', 'QR code scan']);
-    expect(new Set(charts.growth.datasets.map((d) => d.stack)).size).toBe(1);
+    // Cumulative: WeChat's count against the followers stored, with the gap (and its share).
+    const lastDay = seed.days.at(-1)!;
+    // Stored followers at the end of each range day: every seeded join before it, not left by then.
+    const stored = seed.plainFollowing + seed.plainLeft + seed.qr.filter((f) => !f.left).length;
+    expect(followersNow(seed) + followersLeft(seed) - seed.qr.filter((f) => f.left).length).toBe(stored);
+    expect(await text(page, '#cumulative-latest')).toBe(
+      `${lastDay}：微信统计 11,210，已存 ${fmt(stored)}，差额 +${fmt(11_210 - stored)}（${((100 * (11_210 - stored)) / 11_210).toFixed(1)}%）`,
+    );
+    for (const [i, day] of seed.days.entries()) {
+      const row = `#cumulative-table tr[data-day="${day}"]`;
+      expect(await text(page, `${row} td[data-col=cumulate_user]`)).toBe(fmt(seed.cumulate[i]!));
+      expect(await text(page, `${row} td[data-col=stored_followers]`)).toBe(fmt(stored));
+    }
 
-    expect(charts.cumulate.type).toBe('line');
-    expect(charts.cumulate.labels).toEqual(DAYS);
-    expect(charts.cumulate.datasets[0]?.data).toEqual(CUMULATE);
-    expect(charts.cumulate.datasets[1]?.data).toEqual(DAYS.map(() => 40));
+    // Today by hour (Beijing hours), from hourly_follow_events.
+    const byHour = new Map<string, { s: number; u: number }>();
+    for (const [list, key] of [
+      [seed.subscribes, 's'],
+      [seed.unsubscribes, 'u'],
+    ] as const) {
+      for (const d of list.filter((x) => beijing(x).startsWith(today))) {
+        const hour = `${beijing(d).slice(11, 13)}:00`;
+        const counts = byHour.get(hour) ?? { s: 0, u: 0 };
+        counts[key] += 1;
+        byHour.set(hour, counts);
+      }
+    }
+    for (const [hour, c] of byHour) {
+      const row = `#hourly-table tr[data-hour="${hour}"]`;
+      expect(await text(page, `${row} td[data-col=subscribes]`)).toBe(String(c.s));
+      expect(await text(page, `${row} td[data-col=unsubscribes]`)).toBe(String(c.u));
+      expect(await text(page, `${row} td[data-col=net]`)).toBe(signed(c.s - c.u));
+    }
+    expect(await text(page, '#hourly-totals')).toBe(
+      `今日合计：关注 ${todayNew}，取消关注 ${todayLeft}，净增 ${signed(todayNew - todayLeft)}`,
+    );
+    const hourly = (await page.evaluate(
+      `window.Chart.getChart(document.getElementById('hourly-chart')).data.labels`,
+    )) as string[];
+    expect(hourly).toEqual(Array.from({ length: 24 }, (_, i) => `${String(i).padStart(2, '0')}:00`));
 
-    expect(charts.paintedGrowth).toBeGreaterThan(1000);
-    expect(charts.paintedCumulate).toBeGreaterThan(1000);
+    // Channels: the QR scenes, gained / still following / 7-day retention.
+    const scene = (name: string) => `#channels-table tr[data-scene="${name}"]`;
+    expect(await text(page, `${scene('campaign_spring')} td[data-col=followers_gained]`)).toBe('4');
+    expect(await text(page, `${scene('campaign_spring')} td[data-col=still_following]`)).toBe('2');
+    expect(await text(page, `${scene('campaign_spring')} td[data-col=left_within_7_days]`)).toBe('1');
+    expect(await text(page, `${scene('campaign_spring')} td[data-col=retention_7d]`)).toBe('75.0%');
+    expect(await text(page, `${scene('campaign_spring')} td[data-col=retention_now]`)).toBe('50.0%');
+    expect(await text(page, `${scene('1001')} td[data-col=followers_gained]`)).toBe('2');
+    expect(await text(page, `${scene('1001')} td[data-col=retention_7d]`)).toBe('100.0%');
+    expect(await text(page, `${scene('9009')} td[data-col=followers_gained]`)).toBe('1');
+    // Sortable: most gained first, then by 7-day retention ascending after two clicks.
+    const scenes = () =>
+      page.$$eval('#channels-table tbody tr', (trs) => trs.map((tr) => tr.getAttribute('data-scene')));
+    expect(await scenes()).toEqual(['campaign_spring', '1001', '9009']);
+    await page.click('#channels-table th[data-col=retention_7d] button');
+    expect(await page.getAttribute('#channels-table th[data-col=retention_7d]', 'aria-sort')).toBe(
+      'descending',
+    );
+    await page.click('#channels-table th[data-col=retention_7d] button');
+    expect(await page.getAttribute('#channels-table th[data-col=retention_7d]', 'aria-sort')).toBe(
+      'ascending',
+    );
+    expect(await scenes()).toEqual(['campaign_spring', '1001', '9009']);
+    await page.click('#channels-table th[data-col=scene] button');
+    expect(await scenes()).toEqual(['campaign_spring', '9009', '1001']);
 
-    // Last runs with their status, and queue depths, as tables.
-    expect(await page.textContent('#runs tr[data-job="datacube"] .status-failed')).toBe('failed');
-    expect(await page.textContent('#runs tr[data-job="followers"] .status-succeeded')).toBe('succeeded');
-    expect(await page.textContent('#runs tr[data-job="blacklist"] .status-running')).toBe('running');
-    expect(await page.textContent('#queues tr[data-queue="sync"] td:nth-child(2)')).toBe('1');
-    expect(await page.textContent('#followers-now')).toBe('40');
-    expect(await page.textContent('#cumulate-latest')).toBe('1210');
+    // Cohort heat map: month joined x 30/90/180 days and now, as the view computes it.
+    const pctText = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(1)}%`);
+    for (const c of expectedCohorts(seed)) {
+      const row = `#cohorts-table tr[data-month="${c.cohort_month}"]`;
+      expect(await text(page, `${row} td[data-col=joined]`), c.cohort_month).toBe(fmt(c.joined));
+      expect(await text(page, `${row} td[data-col=retention_30d]`), c.cohort_month).toBe(
+        pctText(c.retention_30d),
+      );
+      expect(await text(page, `${row} td[data-col=retention_90d]`), c.cohort_month).toBe(
+        pctText(c.retention_90d),
+      );
+      expect(await text(page, `${row} td[data-col=retention_180d]`), c.cohort_month).toBe(
+        pctText(c.retention_180d),
+      );
+      expect(await text(page, `${row} td[data-col=retention]`), c.cohort_month).toBe(pctText(c.retention));
+    }
+    expect(await page.$$eval('#cohorts-table tbody tr', (trs) => trs.length)).toBe(
+      expectedCohorts(seed).length,
+    );
 
-    expect(failedRequests).toEqual([]);
-    expect(consoleErrors, consoleErrors.join('\n')).toEqual([]);
+    // Tags: followers per tag name (a tag nobody carries still shows).
+    expect(await text(page, '#tags-table tr[data-tag="2"] td[data-col=tag_name]')).toBe('星标组');
+    expect(await text(page, '#tags-table tr[data-tag="2"] td[data-col=followers]')).toBe('5');
+    expect(await text(page, '#tags-table tr[data-tag="101"] td[data-col=followers]')).toBe('2');
+    expect(await text(page, '#tags-table tr[data-tag="100"] td[data-col=followers]')).toBe('0');
 
+    // Pipes: last runs with state, Beijing start time, duration, rows and the Chinese explanation.
+    const ok = '#runs tr[data-job="followers"][data-run="1"]';
+    expect(await text(page, `${ok} .status`)).toBe('成功');
+    expect(await text(page, `${ok} td[data-col=started_at]`)).toBe('2026-03-07 02:00:00');
+    expect(await text(page, `${ok} td[data-col=duration_s]`)).toBe('2 分 5 秒');
+    expect(await text(page, `${ok} td[data-col=rows]`)).toBe('1,239');
+    const ip = '#runs tr[data-job="followers"][data-run="2"]';
+    expect(await text(page, `${ip} .status`)).toBe('失败');
+    expect(await text(page, `${ip} .explain`)).toBe(
+      '调用方 IP 不在公众号的 IP 白名单中（公众平台：设置与开发 > 基本配置 > IP白名单）',
+    );
+    expect(await text(page, '#runs tr[data-job="datacube"] .explain')).toBe(
+      '日期范围错误（最多 7 天，且不晚于昨天）',
+    );
+    expect(await text(page, '#runs tr[data-job="blacklist"] .status')).toBe('运行中');
+    expect(await text(page, '#queues tr[data-queue="sync"] td[data-col=waiting]')).toBe('1');
+    expect(await text(page, '#quota-unavailable')).toContain('wxsync quota');
+
+    expect(problems).toEqual([]);
     mkdirSync('test-results', { recursive: true });
-    await page.screenshot({ path: 'test-results/dashboard.png', fullPage: true });
-    expect(existsSync('test-results/dashboard.png')).toBe(true);
+    await page.screenshot({ path: 'test-results/dashboard-zh-1280.png', fullPage: true });
     await context.close();
   });
 
-  it('opens the queue board with the same session', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-    const page = await context.newPage();
-    await page.goto(`${baseUrl}/admin/login`);
-    await page.fill('input[name=token]', ADMIN_TOKEN);
-    await Promise.all([page.waitForURL(`${baseUrl}/admin/`), page.click('button[type=submit]')]);
-    const board = await page.goto(`${baseUrl}/admin/queues`);
+  it('switches to English, remembers it, and ?lang= works too', async () => {
+    const { context, page, problems } = await loggedIn(seeded);
+    await Promise.all([page.waitForURL(/lang=en/), page.click('#lang-switch')]);
+    await page.waitForSelector('body[data-loaded="true"]');
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    expect(await text(page, '#panel-growth h2')).toBe('Daily growth by source');
+    expect(await text(page, '#tz-label')).toBe('All times are Beijing time (Asia/Shanghai, UTC+08:00)');
+    expect(await text(page, '#runs tr[data-job="datacube"] .explain')).toBe(
+      'date range error (at most 7 days, ending no later than yesterday)',
+    );
+    expect(await text(page, '#runs tr[data-job="blacklist"] .status')).toBe('running');
+    expect(await text(page, '#hl-followers-now')).toBe('1,234');
+
+    // Remembered: the plain address stays English.
+    await page.goto(`${seeded.url}/admin/`);
+    await page.waitForSelector('body[data-loaded="true"]');
+    expect(await page.getAttribute('html', 'lang')).toBe('en');
+    await page.screenshot({ path: 'test-results/dashboard-en-1280.png', fullPage: true });
+
+    await page.setViewportSize(PHONE);
+    await page.reload();
+    await page.waitForSelector('body[data-loaded="true"]');
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await page.screenshot({ path: 'test-results/dashboard-en-390.png', fullPage: true });
+
+    // And back to Chinese with ?lang=zh-CN, remembered as well.
+    await page.goto(`${seeded.url}/admin/?lang=zh-CN`);
+    await page.waitForSelector('body[data-loaded="true"]');
+    await page.goto(`${seeded.url}/admin/`);
+    await page.waitForSelector('body[data-loaded="true"]');
+    expect(await page.getAttribute('html', 'lang')).toBe('zh-CN');
+    expect(await text(page, '#panel-growth h2')).toBe('每日增长（按来源）');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('is usable at phone width (no sideways scrolling of the page)', async () => {
+    const { context, page, problems } = await loggedIn(seeded, PHONE);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    expect(await text(page, '#hl-followers-now')).toBe('1,234');
+    expect(await page.getAttribute('#growth-chart', 'data-rendered')).toBe('true');
+    expect(problems).toEqual([]);
+    await page.screenshot({ path: 'test-results/dashboard-zh-390.png', fullPage: true });
+    await context.close();
+  });
+
+  it('the range presets drive the time-series panels', async () => {
+    const { context, page, problems } = await loggedIn(seeded);
+    await Promise.all([page.waitForURL(/days=7/), page.click('.presets a[data-days="7"]')]);
+    await page.waitForSelector('body[data-loaded="true"]');
+    expect(await page.getAttribute('.presets a[data-days="7"]', 'aria-current')).toBe('true');
+    const labels = (await page.evaluate(
+      `window.Chart.getChart(document.getElementById('growth-chart')).data.labels`,
+    )) as string[];
+    expect(labels).toHaveLength(7);
+    expect(labels.at(-1)).toBe(seed.days.at(-1));
+    expect(await page.inputValue('#range input[name=from]')).toBe(labels[0]);
+    expect(await page.inputValue('#range input[name=to]')).toBe(labels.at(-1));
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('every CSV download equals its JSON route (BOM, escaping, formula guard)', async () => {
+    const { context, page, problems } = await loggedIn(seeded);
+    const links = await page.$$eval('a.csv', (as) => as.map((a) => (a as unknown as { href: string }).href));
+    expect(links.length).toBe(PANELS.length + 3);
+    const clicked = new Set<string>();
+    for (const link of links) {
+      const url = new URL(link);
+      const panel = /\/api\/(\w+)\.csv$/.exec(url.pathname)![1]!;
+      // One real download per panel: in this test Chromium stopped reporting downloads after the ninth
+      // click on one page (its guard against automatic multiple downloads). Every
+      // link's file is also fetched below with the page's session.
+      if (!clicked.has(panel)) {
+        clicked.add(panel);
+        const download = page.waitForEvent('download', { timeout: 10_000 });
+        await page.click(`#panel-${panel} a.csv[href="${url.pathname}${url.search}"]`);
+        const file = await download;
+        expect(file.suggestedFilename()).toMatch(new RegExp(`^wxsync-${panel}-\\d{4}-\\d{2}-\\d{2}\\.csv$`));
+      }
+      const response = await context.request.get(link);
+      expect(response.headers()['content-disposition']).toMatch(
+        new RegExp(`^attachment; filename="wxsync-${panel}(-\\w+)?-\\d{4}-\\d{2}-\\d{2}\\.csv"$`),
+      );
+      expect(response.headers()['content-type']).toBe('text/csv; charset=utf-8');
+      const csv = await response.text();
+      const jsonUrl = new URL(link);
+      jsonUrl.pathname = jsonUrl.pathname.replace(/\.csv$/, '');
+      const table = jsonUrl.searchParams.get('table');
+      jsonUrl.searchParams.delete('table');
+      const json = (await (await context.request.get(jsonUrl.toString())).json()) as Record<
+        string,
+        unknown
+      > & {
+        rows: Record<string, unknown>[];
+      };
+      const rows =
+        table === null
+          ? json.rows
+          : table === 'quota'
+            ? (json.quota as { rows: Record<string, unknown>[] }).rows
+            : (json[table] as Record<string, unknown>[]);
+      const [header, ...body] = parseCsv(csv);
+      expect(body.length, link).toBe(rows.length);
+      expect(body, link).toEqual(rows.map((r) => header!.map((c) => asCsv(r[c]))));
+    }
+    // The injected formula is neutralised, Chinese survives.
+    const runs = await (await context.request.get(`${seeded.url}/admin/api/pipes.csv`)).text();
+    expect(runs).toContain(`"'=HYPERLINK(""http://example.com"",""click"")"`);
+    expect(runs).toContain('调用方 IP 不在公众号的 IP 白名单中');
+    const tags = await (await context.request.get(`${seeded.url}/admin/api/tags.csv`)).text();
+    expect(tags.split('\r\n')).toContain("100,'=cmd|calc,0,0");
+    expect(tags.split('\r\n')).toContain('101,VIP 客户,2,2');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
+
+describe('operator dashboard in Chromium (live refresh)', () => {
+  it('today by hour reloads itself every 30 s and shows a new follow', async () => {
+    const { context, page, problems } = await loggedIn(seeded, DESKTOP, '/admin/', { clock: true });
+    const before = await text(page, '#hourly-totals');
+    const now = new Date();
+    const todayCount = seed.subscribes.filter(
+      (d) => beijing(d).slice(0, 10) === beijing(now).slice(0, 10),
+    ).length;
+    expect(before).toContain(`关注 ${todayCount}，`);
+    await seeded.h.deps.db.followerEvent.create({
+      data: {
+        openid: 'oSeededLiveFollow',
+        event: 'subscribe',
+        msgType: 'event',
+        createTime: now,
+        payload: { MsgType: 'event', Event: 'subscribe' },
+      },
+    });
+    const refreshed = page.waitForResponse((r) => r.url().endsWith('/admin/api/hourly'));
+    await page.clock.fastForward(29_000);
+    expect(await text(page, '#hourly-totals')).toBe(before);
+    await page.clock.fastForward(1_000);
+    await refreshed;
+    await page.waitForFunction(
+      `document.querySelector('#hourly-totals')?.textContent?.includes(${JSON.stringify(`关注 ${todayCount + 1}，`)})`,
+    );
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
+
+describe('operator dashboard in Chromium (empty database)', () => {
+  it('every panel says what fills it and how; no chart, no error', async () => {
+    const { context, page, problems } = await loggedIn(empty);
+    for (const name of PANELS) {
+      expect(await page.getAttribute(`#panel-${name}`, 'data-state'), name).toBe('empty');
+      const hint = await text(page, `#panel-${name} [data-empty]`);
+      expect(hint, name).toMatch(/wxsync (sync|serve)/);
+    }
+    expect(await page.$$('canvas')).toHaveLength(0);
+    expect(await text(page, '#panel-growth [data-empty]')).toContain('wxsync sync datacube --from');
+    expect(problems).toEqual([]);
+    await page.screenshot({ path: 'test-results/dashboard-empty-zh-1280.png', fullPage: true });
+    await page.setViewportSize(PHONE);
+    await page.reload();
+    await page.waitForSelector('body[data-loaded="true"]');
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+    await page.screenshot({ path: 'test-results/dashboard-empty-zh-390.png', fullPage: true });
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
+  it('the queue board opens with the same session', async () => {
+    const { context, page } = await loggedIn(empty);
+    const board = await page.goto(`${empty.url}/admin/queues`);
     expect(board?.status()).toBe(200);
-    // The board's own UI lists our queues once its API answered (through the cookie).
     await page.getByText('sync', { exact: true }).first().waitFor({ timeout: 20_000 });
     await page.screenshot({ path: 'test-results/queues.png' });
     await context.close();

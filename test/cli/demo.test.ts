@@ -7,9 +7,11 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db/client.ts';
+import { loadPanel, PANEL_NAMES, panelDefinition } from '../../src/ops/dashboard.ts';
 import { adminSql, freshDatabase, testDatabaseUrl } from '../support/db.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
 
 interface Ran {
   code: number | null;
@@ -94,6 +96,29 @@ describe('wxsync demo', () => {
       const runs = await db.syncRun.findMany({ select: { job: true, trigger: true, status: true } });
       expect(runs.map((r) => r.job).sort()).toEqual(['blacklist', 'datacube', 'followers', 'publisher']);
       expect(runs.every((r) => r.trigger === 'demo' && r.status === 'succeeded')).toBe(true);
+
+      // What `npm start -- --keep-running` shows: the demo's data fills every dashboard panel.
+      const config = loadConfig({ ...TEST_WECHAT, DATABASE_URL: url });
+      const panels = Object.fromEntries(
+        await Promise.all(
+          PANEL_NAMES.map(
+            async (name) => [name, await loadPanel({ db, config }, panelDefinition(name)!, {})] as const,
+          ),
+        ),
+      );
+      for (const name of PANEL_NAMES) expect(panels[name]!.empty, name).toBe(false);
+      expect(panels.headline).toMatchObject({
+        followers_now: { value: 3_150 },
+        today: { new: 200, left: 50, net: 150 },
+        yesterday: { available: true },
+      });
+      expect(panels.growth!.rows.length).toBeGreaterThanOrEqual(30);
+      expect(panels.pipes!.rows.map((r) => r.status)).toEqual([
+        'succeeded',
+        'succeeded',
+        'succeeded',
+        'succeeded',
+      ]);
     } finally {
       await db.$disconnect();
     }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PANEL_NAMES } from '../../src/ops/dashboard.ts';
 import { ADMIN_TOKEN, bearer, type Harness, jsonHeaders, startHarness } from '../ops/harness.ts';
 
 let h: Harness;
@@ -15,7 +16,10 @@ const someOpenid = () => h.fake.state.followerOpenids()[0]!;
 const routes = (): { method: string; path: string; body?: unknown; ok: number[] }[] => [
   { method: 'GET', path: '/admin/', ok: [200] },
   { method: 'GET', path: '/admin', ok: [200] },
-  { method: 'GET', path: '/admin/api/dashboard', ok: [200] },
+  ...PANEL_NAMES.flatMap((name) => [
+    { method: 'GET', path: `/admin/api/${name}`, ok: [200] },
+    { method: 'GET', path: `/admin/api/${name}.csv`, ok: [200] },
+  ]),
   { method: 'GET', path: '/admin/assets/chart.umd.js', ok: [200] },
   { method: 'GET', path: '/admin/assets/dashboard.js', ok: [200] },
   { method: 'GET', path: '/admin/blacklist', ok: [200] },
@@ -101,10 +105,10 @@ describe('admin authentication', () => {
     expect(cookie).not.toContain(ADMIN_TOKEN);
     const session = cookie.split(';')[0]!;
 
-    const ok = await h.app.request('/admin/api/dashboard', { headers: { Cookie: session } });
+    const ok = await h.app.request('/admin/api/growth', { headers: { Cookie: session } });
     expect(ok.status).toBe(200);
     const tampered = `${session.slice(0, -2)}xx`;
-    const refused = await h.app.request('/admin/api/dashboard', { headers: { Cookie: tampered } });
+    const refused = await h.app.request('/admin/api/growth', { headers: { Cookie: tampered } });
     expect(refused.status).toBe(401);
   });
 });
@@ -277,25 +281,25 @@ describe('input validation (400 with a message)', () => {
       {
         name: 'date format',
         method: 'GET',
-        path: '/admin/api/dashboard?from=2024-1-1',
+        path: '/admin/api/growth?from=2024-1-1',
         match: /from: expected YYYY-MM-DD/,
       },
       {
         name: 'impossible date',
         method: 'GET',
-        path: '/admin/api/dashboard?from=2024-02-30',
+        path: '/admin/api/growth?from=2024-02-30',
         match: /not a calendar date/,
       },
       {
         name: 'reversed range',
         method: 'GET',
-        path: '/admin/api/dashboard?from=2024-03-02&to=2024-03-01',
+        path: '/admin/api/growth?from=2024-03-02&to=2024-03-01',
         match: /from must not be after to/,
       },
       {
         name: 'range too long',
         method: 'GET',
-        path: '/admin/api/dashboard?from=2022-01-01&to=2024-01-01',
+        path: '/admin/api/growth?from=2022-01-01&to=2024-01-01',
         match: /at most 366 days/,
       },
     ];

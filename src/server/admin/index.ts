@@ -14,7 +14,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { InputError } from '../../errors.ts';
 import { addToBlacklist, listBlacklist, removeFromBlacklist } from '../../ops/blacklist.ts';
-import { dashboardData } from '../../ops/dashboard.ts';
+import { loadPanel, PANEL_NAMES, panelDefinition } from '../../ops/dashboard.ts';
 import type { OpsDeps } from '../../ops/deps.ts';
 import { apiDomainIps, shortenUrl } from '../../ops/platform.ts';
 import { listSyncRuns, retrySyncRun, triggerSync } from '../../ops/sync.ts';
@@ -30,6 +30,8 @@ import {
   safeEqual,
 } from './auth.ts';
 import { jsonBody } from './body.ts';
+import { toCsv } from './csv.ts';
+import { LANG_COOKIE, type Lang, requestLang } from './i18n.ts';
 import { metricsText } from './metrics.ts';
 import { PAGE_CSP, renderDashboard, renderLogin } from './page.ts';
 
@@ -38,10 +40,26 @@ export const ADMIN_BASE = '/admin';
 
 export type AdminDeps = OpsDeps;
 
-const loginPage = (c: Context, message?: string, status: 200 | 401 = 401) => {
+const loginPage = (c: Context, refused = false, status: 200 | 401 = 401) => {
   c.header('Content-Security-Policy', PAGE_CSP);
-  return c.html(renderLogin(message), status);
+  return c.html(renderLogin(requestLang(c).lang, refused), status);
 };
+
+/** Query parameters the dashboard page passes on to its ranged panels. */
+const RANGE_PARAMS = ['from', 'to', 'days'] as const;
+
+const isSecure = (c: Context) =>
+  new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https';
+
+/** Remembers a language chosen with ?lang= for a year (not a secret: readable, same-site only). */
+function rememberLang(c: Context, lang: Lang) {
+  setCookie(c, LANG_COOKIE, lang, {
+    sameSite: 'Strict',
+    secure: isSecure(c),
+    path: ADMIN_BASE,
+    maxAge: 365 * 86_400,
+  });
+}
 
 /** The BullMQ board as a Hono sub-app, with basePath set to where it is served. */
 function queueBoard(deps: AdminDeps): Hono {
@@ -67,19 +85,19 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
 
   // Login before the guard: the one admin route that works without credentials.
   app.get('/login', (c) =>
-    isAuthenticated(c, token) ? c.redirect(`${ADMIN_BASE}/`, 303) : loginPage(c, undefined, 200),
+    isAuthenticated(c, token) ? c.redirect(`${ADMIN_BASE}/`, 303) : loginPage(c, false, 200),
   );
   app.post('/login', bodyLimit({ maxSize: 4096 }), async (c) => {
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const given = typeof form.token === 'string' ? form.token : '';
     if (!safeEqual(given, token)) {
       deps.log.warn({ ip: c.req.header('x-forwarded-for') }, 'admin login refused');
-      return loginPage(c, 'That is not the admin token.');
+      return loginPage(c, true);
     }
     setCookie(c, SESSION_COOKIE, issueSession(token), {
       httpOnly: true,
       sameSite: 'Strict',
-      secure: new URL(c.req.url).protocol === 'https:' || c.req.header('x-forwarded-proto') === 'https',
+      secure: isSecure(c),
       path: ADMIN_BASE,
       maxAge: SESSION_TTL_S,
     });
@@ -105,11 +123,17 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
     return c.redirect(`${ADMIN_BASE}/login`, 303);
   });
 
-  const dashboardPage = async (c: Context) => {
-    const data = await dashboardData(deps, c.req.query());
+  const dashboardPage = (c: Context) => {
+    const { lang, fromQuery } = requestLang(c);
+    if (fromQuery) rememberLang(c, lang);
+    const query: Record<string, string> = {};
+    for (const key of RANGE_PARAMS) {
+      const value = c.req.query(key);
+      if (value) query[key] = value;
+    }
     c.header('Content-Security-Policy', PAGE_CSP);
     c.header('Cache-Control', 'no-store');
-    return c.html(renderDashboard(data));
+    return c.html(renderDashboard({ lang, timeZone: deps.config.CRON_TIMEZONE, query, base: ADMIN_BASE }));
   };
   app.get('/', dashboardPage);
   app.get('/assets/:name', (c) => {
@@ -118,7 +142,33 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
     c.header('Cache-Control', 'private, max-age=3600');
     return c.body(found.body, 200, { 'Content-Type': found.type });
   });
-  app.get('/api/dashboard', async (c) => c.json(await dashboardData(deps, c.req.query())));
+  // One JSON route per panel, and its CSV: /admin/api/<panel>.csv or ?format=csv (?table= picks
+  // one of a panel's tables, the first by default).
+  for (const name of PANEL_NAMES) {
+    const definition = panelDefinition(name)!;
+    const answer = async (c: Context, csv: boolean) => {
+      const panel = await loadPanel(deps, definition, c.req.query());
+      c.header('Cache-Control', 'no-store');
+      if (!csv) return c.json(panel);
+      const tableName = c.req.query('table') ?? Object.keys(definition.tables)[0]!;
+      const table = Object.hasOwn(definition.tables, tableName) ? definition.tables[tableName] : undefined;
+      if (!table) {
+        throw new InputError(`table: one of ${Object.keys(definition.tables).join(', ')}`);
+      }
+      const day = panel.generated_at.slice(0, 10);
+      const file = `wxsync-${name}${tableName === Object.keys(definition.tables)[0] ? '' : `-${tableName}`}-${day}.csv`;
+      return c.body(toCsv(table.columns, table.rows(panel)), 200, {
+        'Content-Type': 'text/csv; charset=utf-8',
+        'Content-Disposition': `attachment; filename="${file}"`,
+      });
+    };
+    app.get(`/api/${name}`, (c) => {
+      const format = c.req.query('format') ?? 'json';
+      if (format !== 'json' && format !== 'csv') throw new InputError('format: json or csv');
+      return answer(c, format === 'csv');
+    });
+    app.get(`/api/${name}.csv`, (c) => answer(c, true));
+  }
 
   app.post('/blacklist', async (c) => {
     const result = await addToBlacklist(deps, await jsonBody(c));

@@ -189,6 +189,7 @@ export function renderDashboard(options: DashboardPageOptions): string {
   <label>${escapeHtml(t.range_to)} <input type="date" name="to" value="${escapeHtml(query.to ?? '')}"></label>
   <button type="submit">${escapeHtml(t.range_apply)}</button>
   <span class="note" id="range-shown"></span>
+  <span class="note">${escapeHtml(t.range_note)}</span>
 </form>
 <span class="tz" id="tz-label">${escapeHtml(tzLine)}</span>
 </div>

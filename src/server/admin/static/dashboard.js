@@ -458,7 +458,11 @@
         }),
         dataTable(
           [
-            { key: 'hour', label: `${t.hour}（${config.tzShort}）`, render: (r) => hourLabel(r.hour) },
+            {
+              key: 'hour',
+              label: fill(t.with_tz, { label: t.hour, tz: config.tzShort }),
+              render: (r) => hourLabel(r.hour),
+            },
             { key: 'subscribes', label: t.subscribes, num: true },
             { key: 'qr_subscribes', label: t.qr_subscribes, num: true },
             { key: 'unsubscribes', label: t.unsubscribes, num: true },

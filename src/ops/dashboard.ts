@@ -8,7 +8,7 @@
  * Statistics days are WeChat's (Beijing calendar); "today" and hours are in CRON_TIMEZONE.
  */
 import { z } from 'zod';
-import { addDays, beijingYesterday } from '../calendar.ts';
+import { addDays, beijingYesterday, daysBetween } from '../calendar.ts';
 import { latestEventReceivedAt } from '../db/follower-events.ts';
 import { followerStatusCounts } from '../db/followers.ts';
 import { cumulateVsStored, growthBySource, latestStatsDay, summaryTotals } from '../db/stats.ts';
@@ -25,7 +25,7 @@ import { rowsWritten } from '../sync/registry.ts';
 import { zonedDay, zonedIso, zonedStartOfDay } from '../time-zone.ts';
 import { ERRCODE_REASONS, ERRCODE_REASONS_ZH } from '../wechat/errors.ts';
 import type { OpsDeps } from './deps.ts';
-import { DATE_RANGE_MAX_DAYS, DateRange, daysBetween, parseInput } from './inputs.ts';
+import { DATE_RANGE_MAX_DAYS, DateRange, parseInput } from './inputs.ts';
 import { queueDepths } from './queues.ts';
 
 /** Days shown when the caller gives no range: the 30 days up to the latest day WeChat reported. */

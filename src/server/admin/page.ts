@@ -74,7 +74,7 @@ const STYLE = `
   .status { display: inline-block; padding: 0 8px; border-radius: 999px; font-size: 12.5px; background: #e2e8f0; }
   .status-succeeded { background: #dcfce7; color: #166534; } .status-failed { background: #fee2e2; color: #991b1b; }
   .status-running { background: #fef3c7; color: #92400e; } .status-retrying { background: #ffedd5; color: #9a3412; }
-  .status-paused { background: #e0e7ff; color: #3730a3; }
+  .status-paused, .status-skipped { background: #e0e7ff; color: #3730a3; }
   .heat td.cell { text-align: right; }
   .bar-cell { position: relative; }
   .bar-cell span.fill { position: absolute; left: 0; top: 3px; bottom: 3px; background: #dbeafe; border-radius: 2px; z-index: 0; }

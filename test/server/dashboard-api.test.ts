@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays, beijingYesterday } from '../../src/calendar.ts';
+import { cumulateVsStored, cumulateVsStoredView } from '../../src/db/stats.ts';
 import { errcodeIn } from '../../src/ops/dashboard.ts';
 import { csvCell, toCsv } from '../../src/server/admin/csv.ts';
 import { parseLang } from '../../src/server/admin/i18n.ts';
@@ -109,6 +110,36 @@ describe('panel routes', () => {
     expect(res.body).toContain(`\r\n${seed.days[0]},30,扫描二维码,QR code scan,1200,5,1195\r\n`);
     const same = await get(`/admin/api/growth?format=csv&from=${seed.days[0]}&to=${seed.days.at(-1)}`);
     expect(same.body).toBe(res.body);
+  });
+
+  it('cumulative: the one-pass count equals the follower_count_vs_cumulate view, day by day', async () => {
+    // Some leavers inside the range too, and a follower who left and came back (subscribe_time moved).
+    const day = seed.days[2]!;
+    const inRange = new Date(`${day}T04:00:00Z`);
+    await h.deps.db.follower.create({
+      data: {
+        openid: 'oCumulativeLeaver',
+        subscribe: false,
+        subscribeTime: new Date(`${seed.days[0]}T01:00:00Z`),
+        unsubscribedAt: inRange,
+      },
+    });
+    await h.deps.db.follower.create({
+      data: {
+        openid: 'oCumulativeBack',
+        subscribe: true,
+        subscribeTime: inRange,
+        unsubscribedAt: new Date(`${seed.days[0]}T02:00:00Z`),
+      },
+    });
+    await h.deps.db.follower.create({ data: { openid: 'oCumulativeNoTime', subscribe: true } });
+    const from = addDays(seed.days[0]!, -3);
+    const to = seed.days.at(-1)!;
+    const fast = await cumulateVsStored(h.deps.db, from, to);
+    expect(fast).toEqual(await cumulateVsStoredView(h.deps.db, from, to));
+    // The leaver counts on the two days before it left; a stale unsubscribed_at keeps the returner out (as the view does).
+    expect(fast.map((r) => r.stored_followers)).toEqual([1_240, 1_240, 1_239, 1_239, 1_239]);
+    await h.deps.db.follower.deleteMany({ where: { openid: { startsWith: 'oCumulative' } } });
   });
 
   it('pipes: states, durations, rows, errcodes with both explanations', async () => {

@@ -15,6 +15,7 @@
  * new Date() in the worker). While the burst runs the only extra load is one count(*) every 250 ms;
  * the per-event timestamps are read once, at the end.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type CallsSnapshot, type FakeEndpoint, FakeState, Pusher } from '../src/fake-wechat/index.ts';
 import {
@@ -94,11 +95,27 @@ interface RunResult {
   lost: number;
   doubled: number;
   worker: WorkerMetrics;
+  timeline: number[];
+  /** CPU seconds each process used from the first push to the last stored event. */
+  cpu: { serve: number; worker: number; fake: number };
 }
 
 interface WorkerMetrics {
   batches: number;
   avgBatch: number;
+  /** Batches by what sent them (idle, full, wait). */
+  byTrigger: Record<string, number>;
+}
+
+/** CPU seconds (user + system) a child process has used so far, from /proc (Linux). */
+function cpuSeconds(child: { pid?: number }): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // Fields 14 and 15 of stat (utime, stime), counted from after the command name.
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 const json = async <T>(response: Response | Promise<Response>): Promise<T> => {
@@ -146,12 +163,22 @@ async function pushAll(pushes: Push[]): Promise<void> {
 /** Sum and count of the worker's batch-size histogram, scraped from its /metrics. */
 async function workerMetrics(url: string): Promise<WorkerMetrics> {
   const text = await (await fetch(url, { headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` } })).text();
-  const value = (name: string) => {
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-    return line ? Number(line.split(' ').at(-1)) : Number.NaN;
+  /** Sum of a metric over its label sets, and per value of `label`. */
+  const values = (name: string, label: string) => {
+    const byLabel: Record<string, number> = {};
+    let total = 0;
+    for (const line of text.split('\n')) {
+      if (!line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
+      const n = Number(line.split(' ').at(-1));
+      total += n;
+      const key = line.match(new RegExp(`${label}="([^"]*)"`))?.[1] ?? '';
+      byLabel[key] = (byLabel[key] ?? 0) + n;
+    }
+    return { total, byLabel };
   };
-  const batches = value('wxsync_events_batch_size_count');
-  return { batches, avgBatch: value('wxsync_events_batch_size_sum') / batches };
+  const count = values('wxsync_events_batch_size_count', 'trigger');
+  const sum = values('wxsync_events_batch_size_sum', 'trigger');
+  return { batches: count.total, avgBatch: sum.total / count.total, byTrigger: count.byLabel };
 }
 
 async function oneRun(run: number): Promise<RunResult> {
@@ -217,7 +244,9 @@ async function oneRun(run: number): Promise<RunResult> {
       return { openid, url, body, sentAt: 0, acceptedAt: 0, attempts: 0 };
     });
     const callsBefore = await json<CallsSnapshot>(fetch(`${fakeUrl}/__fake/calls`));
+    const cpuBefore = [server, worker, fake].map(cpuSeconds);
 
+    const started = Date.now();
     const pushing = pushAll(pushes);
     // Progress: one cheap count every 250 ms, until every accepted push is stored or time is up.
     let lastPushSent = 0;
@@ -226,15 +255,22 @@ async function oneRun(run: number): Promise<RunResult> {
       pushed = true;
       lastPushSent = Math.max(...pushes.map((p) => p.sentAt));
     });
+    /** Events stored, sampled each second since the first push (shows a stall or a backlog). */
+    const timeline: number[] = [];
     for (;;) {
       await new Promise((r) => setTimeout(r, 250));
       const stored = await db.count(
         'SELECT count(*) AS n FROM follower_events WHERE processed_at IS NOT NULL',
       );
+      const second = Math.floor((Date.now() - started) / 1000);
+      while (timeline.length <= second) timeline.push(stored);
       if (pushed && stored >= pushes.filter((p) => p.acceptedAt > 0).length) break;
       if (pushed && Date.now() - lastPushSent > timeoutS * 1000) break;
     }
     await pushing;
+    const [serverCpu, workerCpu, fakeCpu] = [server, worker, fake].map(
+      (p, i) => cpuSeconds(p) - cpuBefore[i]!,
+    );
 
     const rows = await db.query<{
       openid: string;
@@ -289,6 +325,8 @@ async function oneRun(run: number): Promise<RunResult> {
       lost,
       doubled,
       worker: await workerMetrics(`http://127.0.0.1:${metricsPort}/metrics`),
+      timeline,
+      cpu: { serve: serverCpu!, worker: workerCpu!, fake: fakeCpu! },
     };
   } finally {
     await Promise.all([stop(worker), stop(server), stop(fake)]);
@@ -307,8 +345,10 @@ for (let run = 0; run < runs; run++) {
       `p99 ${s(percentile(r.latencies, 99))} s  max ${s(Math.max(...r.latencies))} s  ` +
       `drain ${fmt(r.drainSeconds, 2)} s after the last push  ${fmt(r.appliedPerSecond)} events/s applied  ` +
       `${r.profileCalls} profile calls  lost ${r.lost}  doubled ${r.doubled}  ` +
-      `batches ${r.worker.batches} (avg ${fmt(r.worker.avgBatch, 1)} events)`,
+      `batches ${r.worker.batches} (avg ${fmt(r.worker.avgBatch, 1)} events, ${JSON.stringify(r.worker.byTrigger)})  ` +
+      `CPU s: serve ${fmt(r.cpu.serve, 1)} worker ${fmt(r.cpu.worker, 1)} fake ${fmt(r.cpu.fake, 1)}`,
   );
+  console.error(`  stored by second: ${r.timeline.map((n) => fmt(n)).join(' ')}`);
 }
 
 await privateRedis?.stop();

@@ -43,6 +43,20 @@ interface FakeWeChatFlags {
   fault: string[];
   expireTokenEvery?: number;
   callbackUrl?: string;
+  profiles: string;
+  quota: string[];
+  clock?: string;
+  userGetTotalDrift: number;
+}
+
+/** `--quota /cgi-bin/user/get=500` -> ['/cgi-bin/user/get', 500] */
+function parseQuota(spec: string): [string, number] {
+  const at = spec.lastIndexOf('=');
+  const path = spec.slice(0, at);
+  const limit = Number(spec.slice(at + 1));
+  if (at <= 0 || !/^\/[\w/-]+$/.test(path) || !Number.isInteger(limit) || limit < 0)
+    throw new InputError(`--quota must look like /cgi-bin/user/get=500 (got "${spec.slice(0, 80)}")`);
+  return [path, limit];
 }
 
 export function registerFakeWeChatCommands(program: Command): void {
@@ -121,9 +135,36 @@ export function registerFakeWeChatCommands(program: Command): void {
       '--callback-url <url>',
       'our /wx URL, for pushes over POST /__fake/push (Token/EncodingAESKey from WECHAT_TOKEN / WECHAT_ENCODING_AES_KEY)',
     )
+    .option(
+      '--profiles <mode>',
+      "what user/info and batchget say: 'modern' (WeChat since 2021-12-27: empty nickname, avatar, sex 0, places) or 'legacy' (rich generated profiles)",
+      'modern',
+    )
+    .option(
+      '--quota <path=limit>',
+      'daily limit of a cgi path, repeatable: --quota /cgi-bin/user/info/batchget=40 (defaults: token 2000, user/get 500, user/info 5000000)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--clock <time>',
+      'start the fake clock at this ISO time (e.g. 2026-03-01T15:59:00Z; quotas reset at 00:00 Beijing = 16:00Z)',
+    )
+    .option(
+      '--user-get-total-drift <n>',
+      'how far user/get totals after the first page may stray from the true count (0 = exact)',
+      int('user-get-total-drift'),
+      DEFAULT_DATA_OPTIONS.userGetTotalDrift,
+    )
     .action(async (flags: FakeWeChatFlags) => {
       if (flags.lastPage !== 'empty' && flags.lastPage !== 'repeat')
         throw new InputError("--last-page must be 'empty' or 'repeat'");
+      if (flags.profiles !== 'modern' && flags.profiles !== 'legacy')
+        throw new InputError("--profiles must be 'modern' or 'legacy'");
+      const clockAt = flags.clock === undefined ? undefined : Date.parse(flags.clock);
+      if (clockAt !== undefined && Number.isNaN(clockAt))
+        throw new InputError('--clock must be an ISO date-time such as 2026-03-01T15:59:00Z');
+      const quotas = Object.fromEntries(flags.quota.map(parseQuota));
       const appId = flags.appId ?? process.env.WECHAT_APP_ID ?? DEFAULT_DATA_OPTIONS.appId;
       const secretFromEnv = flags.appSecret === undefined && Boolean(process.env.WECHAT_APP_SECRET);
       const appSecret = flags.appSecret ?? process.env.WECHAT_APP_SECRET ?? DEFAULT_DATA_OPTIONS.appSecret;
@@ -146,6 +187,9 @@ export function registerFakeWeChatCommands(program: Command): void {
         tokenTtlS: flags.tokenTtl,
         tokenOverlapS: flags.tokenOverlap,
         lastPageNextOpenid: flags.lastPage,
+        profiles: flags.profiles,
+        quotas,
+        userGetTotalDrift: flags.userGetTotalDrift,
         appId,
         appSecret,
         latencyMs: flags.latency,
@@ -154,6 +198,7 @@ export function registerFakeWeChatCommands(program: Command): void {
         token: process.env.WECHAT_TOKEN,
         encodingAesKey: process.env.WECHAT_ENCODING_AES_KEY,
       });
+      if (clockAt !== undefined) wx.state.clock.set(clockAt);
       const s = wx.state.summary();
       console.log(`fake WeChat listening on ${wx.url}`);
       console.log(
@@ -167,7 +212,12 @@ export function registerFakeWeChatCommands(program: Command): void {
             ? '  secret: the --app-secret given'
             : `  secret: ${appSecret} (made-up test value)`,
       );
-      console.log(`  admin: ${wx.url}/__fake/state, /__fake/calls, /__fake/faults, /__fake/push`);
+      console.log(
+        `  profiles: ${s.profiles}; clock: ${s.clock}${flags.quota.length ? `; quotas: ${JSON.stringify(quotas)}` : ''}`,
+      );
+      console.log(
+        `  admin: ${wx.url}/__fake/state, /__fake/calls, /__fake/faults, /__fake/push, /__fake/quotas, /__fake/clock, /__fake/other-system`,
+      );
       if (flags.fault.length) console.log(`  faults: ${JSON.stringify(wx.faults.snapshot().rules)}`);
       const stop = () => {
         void wx.close().finally(() => process.exit(0));

@@ -7,7 +7,9 @@ import { z } from 'zod';
 import { InputError } from '../errors.ts';
 import type { CallCounter } from './calls.ts';
 import { type FaultConfigInput, FaultRule, type Faults, type FaultTarget } from './faults.ts';
+import { type OtherSystem, OtherSystemKind, OtherSystemRequest } from './other-system.ts';
 import type { Pusher } from './push.ts';
+import { QuotaLimits } from './quotas.ts';
 import { type FakeState, ProfilePatch } from './state.ts';
 
 const Openids = z.object({ openids: z.array(z.string()).min(1) });
@@ -45,8 +47,9 @@ export function createAdminRoutes(deps: {
   calls: CallCounter;
   faults: Faults;
   push?: Pusher;
+  other?: OtherSystem;
 }): Hono {
-  const { state, calls, faults, push } = deps;
+  const { state, calls, faults, push, other } = deps;
   const admin = new Hono();
 
   admin.get('/state', (c) => c.json(state.summary()));
@@ -119,6 +122,62 @@ export function createAdminRoutes(deps: {
     const { seconds } = await body(c.req.raw, z.object({ seconds: z.number().positive().nullable() }));
     faults.expireTokenEvery(seconds);
     return c.json(faults.snapshot());
+  });
+
+  /** A stable token that APIs refuse (40001) while stable_token keeps handing it out; only force_refresh cures it. */
+  admin.post('/token/poison-stable', (c) => c.json({ poisoned: state.tokens.poisonStable() }));
+
+  /** Another system on the same appid: `{kind: 'classic'|'stable'|'force', everyS: 1}` (null stops it). */
+  admin.get('/other-system', (c) => c.json(other?.snapshot() ?? {}));
+  admin.put('/other-system', async (c) => {
+    if (!other) throw new InputError('other-system is not available');
+    const { kind, everyS } = await body(c.req.raw, OtherSystemRequest);
+    other.set(kind, everyS);
+    return c.json(other.snapshot());
+  });
+  admin.post('/other-system/:kind', async (c) => {
+    if (!other) throw new InputError('other-system is not available');
+    const kind = OtherSystemKind.safeParse(c.req.param('kind'));
+    if (!kind.success) throw new InputError("kind must be 'classic', 'stable' or 'force'");
+    return c.json({ errcode: await other.fetchOnce(kind.data) });
+  });
+  admin.delete('/other-system', (c) => {
+    other?.stop();
+    return c.json({});
+  });
+
+  /** The fake clock: `PUT {now: ISO or epoch ms}` jumps, `{advanceMs}` moves it on. */
+  admin.get('/clock', (c) => c.json(state.clock.snapshot()));
+  admin.put('/clock', async (c) => {
+    const req = await body(
+      c.req.raw,
+      z.union([
+        z.object({ now: z.union([z.iso.datetime({ offset: true }), z.number().int()]) }).strict(),
+        z.object({ advanceMs: z.number().int() }).strict(),
+      ]),
+    );
+    if ('now' in req) state.clock.set(typeof req.now === 'number' ? req.now : Date.parse(req.now));
+    else state.clock.advance(req.advanceMs);
+    return c.json(state.clock.snapshot());
+  });
+
+  /** Daily quotas: `PUT {limits?: {path: n}, used?: {path: n}}`. */
+  admin.get('/quotas', (c) => c.json(state.quotas.snapshot()));
+  admin.put('/quotas', async (c) => {
+    const req = await body(
+      c.req.raw,
+      z.object({ limits: QuotaLimits.optional(), used: QuotaLimits.optional() }).strict(),
+    );
+    if (req.limits) state.quotas.setLimits(req.limits);
+    if (req.used) state.quotas.setUsed(req.used);
+    return c.json(state.quotas.snapshot());
+  });
+
+  /** What user/info and batchget answer: `PUT {profiles: 'modern'|'legacy'}`. */
+  admin.put('/profiles', async (c) => {
+    const req = await body(c.req.raw, z.object({ profiles: z.enum(['modern', 'legacy']) }));
+    state.setProfiles(req.profiles);
+    return c.json({ profiles: state.profiles });
   });
 
   admin.get('/push', (c) => {

@@ -19,13 +19,15 @@ import {
   type OpenidPage,
   PUBLISHER_PAGE_SIZE_MAX,
   PublisherStatQuery,
+  type QuotaGetResponse,
   type SettlementResponse,
+  StableTokenRequest,
   type TagsResponse,
   type TokenResponse,
   type UserCumulateRow,
   type UserSummaryRow,
 } from '../wechat/schemas.ts';
-import type { CallCounter, FakeEndpoint } from './calls.ts';
+import { type CallCounter, CGI_PATHS, type FakeEndpoint } from './calls.ts';
 import type { FaultDecision, Faults } from './faults.ts';
 import type { FakeState } from './state.ts';
 import { isoToDay } from './stats.ts';
@@ -53,6 +55,8 @@ const ERRMSG: Record<number, string> = {
   44002: 'empty post data',
   45009: 'reach max api daily quota limit',
   45011: 'api minute-quota reach limit  mustslower  retry next minute',
+  48006: 'forbid to clear quota because of reaching the limit',
+  76021: 'cgi_path not found, please check',
   47001: 'data format error',
   48001: 'api unauthorized',
   49003: 'not belong to the appid',
@@ -123,10 +127,16 @@ async function applyAfter(decision: FaultDecision, response: Response): Promise<
 export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
   const { state, calls, faults } = deps;
   const app = new Hono<Env>();
+  /** An error answered by the common layer, counted per errcode. */
+  const fail = (c: Context<Env>, errcode: number) => {
+    calls.recordError(errcode);
+    return c.json(wechatError(errcode));
+  };
 
   /**
    * Wraps a handler with what every WeChat call goes through: counting, latency and faults, then
-   * the access_token check (except for /cgi-bin/token itself).
+   * the access_token check (except for the token endpoints themselves), then the daily quota of
+   * the endpoint's cgi path (45009 once it is used up; reset at 00:00 Beijing time).
    */
   const wechat =
     (
@@ -145,6 +155,7 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
       if (action.kind === 'http')
         return c.text(action.status === 500 ? 'Internal Server Error' : 'Bad Gateway', action.status);
       if (action.kind === 'errcode') {
+        calls.recordError(action.errcode);
         const body = wechatError(action.errcode);
         if (name.startsWith('publisher_') && !TOKEN_ERRCODES.has(action.errcode)) {
           return c.json({ base_resp: { ret: body.errcode, err_msg: body.errmsg } });
@@ -154,9 +165,11 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
       if (needsToken) {
         const check = state.tokens.check(c.req.query('access_token'));
         // WeChat answers 40001 for unknown, superseded and expired tokens alike here.
-        if (check === 'missing') return c.json(wechatError(41001));
-        if (check === 'invalid') return c.json(wechatError(40001));
+        if (check === 'missing') return fail(c, 41001);
+        if (check === 'invalid') return fail(c, 40001);
       }
+      const cgiPath = CGI_PATHS[name];
+      if (cgiPath !== undefined && !state.quotas.consume(cgiPath)) return fail(c, 45009);
       return applyAfter(decision, await handler(c));
     };
 
@@ -175,6 +188,79 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
       },
       false,
     ),
+  );
+
+  // getStableAccessToken: JSON body only; normal mode shares one token, force_refresh is limited.
+  app.post(
+    '/cgi-bin/stable_token',
+    wechat(
+      'stable_token',
+      async (c) => {
+        const body = await jsonBody(c);
+        if (!body.ok) return body.response;
+        const raw = (body.value ?? {}) as Record<string, unknown>;
+        if (raw.grant_type !== 'client_credential') return c.json(wechatError(40002));
+        if (!raw.appid) return c.json(wechatError(41002));
+        if (raw.appid !== state.options.appId) return c.json(wechatError(40013));
+        if (!raw.secret) return c.json(wechatError(41004));
+        if (raw.secret !== state.options.appSecret) return c.json(wechatError(40125));
+        const parsed = StableTokenRequest.safeParse(raw);
+        if (!parsed.success) return c.json(wechatError(47001));
+        if (!parsed.data.force_refresh) return c.json(state.tokens.stable() satisfies TokenResponse);
+        const forced = state.tokens.forceStable();
+        // WeChat documents the limits (20 a day, 30 s apart) but not their errcodes: the daily one
+        // answers like every other daily limit (45009), the 30 s one like the minute quota (45011).
+        if (forced === 'daily') return fail(c, 45009);
+        if (forced === 'interval') return fail(c, 45011);
+        return c.json(forced satisfies TokenResponse);
+      },
+      false,
+    ),
+  );
+
+  const cgiPathBody = async (
+    c: Context<Env>,
+  ): Promise<{ ok: true; path: string } | { ok: false; response: Response }> => {
+    const body = await jsonBody(c);
+    if (!body.ok) return body;
+    const path = (body.value as { cgi_path?: unknown })?.cgi_path;
+    if (typeof path !== 'string' || path === '') return { ok: false, response: c.json(wechatError(47001)) };
+    if (!state.quotas.knows(path)) return { ok: false, response: c.json(wechatError(76021)) };
+    return { ok: true, path };
+  };
+
+  app.post(
+    '/cgi-bin/openapi/quota/get',
+    wechat('quota/get', async (c) => {
+      const body = await cgiPathBody(c);
+      if (!body.ok) return body.response;
+      const answer: QuotaGetResponse = { quota: state.quotas.figures(body.path)! };
+      return c.json({ errcode: 0, errmsg: 'ok', ...answer });
+    }),
+  );
+
+  app.post(
+    '/cgi-bin/openapi/quota/clear',
+    wechat('quota/clear', async (c) => {
+      const body = await cgiPathBody(c);
+      if (!body.ok) return body.response;
+      const cleared = state.quotas.clearPath(body.path);
+      if (cleared !== true) return c.json(wechatError(cleared === 'monthly_limit' ? 48006 : 76021));
+      return c.json({ errcode: 0, errmsg: 'ok' });
+    }),
+  );
+
+  app.post(
+    '/cgi-bin/clear_quota',
+    wechat('clear_quota', async (c) => {
+      const body = await jsonBody(c);
+      if (!body.ok) return body.response;
+      const appid = (body.value as { appid?: unknown })?.appid;
+      if (!appid) return c.json(wechatError(41002));
+      if (appid !== state.options.appId) return c.json(wechatError(40013));
+      if (state.quotas.clearAll() !== true) return c.json(wechatError(48006));
+      return c.json({ errcode: 0, errmsg: 'ok' });
+    }),
   );
 
   app.get(

@@ -1,6 +1,10 @@
 /** Names the fake platform counts calls under (publisher/stat is counted per action). */
 export const FAKE_ENDPOINTS = [
   'token',
+  'stable_token',
+  'quota/get',
+  'quota/clear',
+  'clear_quota',
   'get_api_domain_ip',
   'shorturl',
   'user/info',
@@ -17,6 +21,27 @@ export const FAKE_ENDPOINTS = [
 ] as const;
 export type FakeEndpoint = (typeof FAKE_ENDPOINTS)[number];
 
+/** The cgi path WeChat counts each endpoint's daily quota under (undefined: not quota-counted). */
+export const CGI_PATHS: Readonly<Record<FakeEndpoint, string | undefined>> = {
+  token: '/cgi-bin/token',
+  stable_token: '/cgi-bin/stable_token',
+  'quota/get': undefined,
+  'quota/clear': undefined,
+  clear_quota: undefined,
+  get_api_domain_ip: '/cgi-bin/get_api_domain_ip',
+  shorturl: '/cgi-bin/shorturl',
+  'user/info': '/cgi-bin/user/info',
+  'user/info/batchget': '/cgi-bin/user/info/batchget',
+  'user/get': '/cgi-bin/user/get',
+  getblacklist: '/cgi-bin/tags/members/getblacklist',
+  batchblacklist: '/cgi-bin/tags/members/batchblacklist',
+  batchunblacklist: '/cgi-bin/tags/members/batchunblacklist',
+  getusersummary: '/datacube/getusersummary',
+  getusercumulate: '/datacube/getusercumulate',
+  publisher_cps_general: '/publisher/stat',
+  publisher_settlement: '/publisher/stat',
+};
+
 export interface CallsSnapshot {
   total: number;
   counts: Partial<Record<FakeEndpoint, number>>;
@@ -24,6 +49,11 @@ export interface CallsSnapshot {
   maxBatch: Partial<Record<FakeEndpoint, number>>;
   /** Sum of those lists' lengths: e.g. how many profiles batchget was asked for in all. */
   items: Partial<Record<FakeEndpoint, number>>;
+  /**
+   * Error answers given by the layer every call goes through (token check, quota, injected
+   * faults), per errcode: e.g. how many 40001 the platform answered during a run.
+   */
+  errcodes: Record<string, number>;
 }
 
 /**
@@ -34,6 +64,7 @@ export class CallCounter {
   private counts = new Map<FakeEndpoint, number>();
   private batches = new Map<FakeEndpoint, number>();
   private items = new Map<FakeEndpoint, number>();
+  private errors = new Map<number, number>();
 
   record(endpoint: FakeEndpoint): void {
     this.counts.set(endpoint, (this.counts.get(endpoint) ?? 0) + 1);
@@ -42,6 +73,20 @@ export class CallCounter {
   recordBatch(endpoint: FakeEndpoint, size: number): void {
     this.batches.set(endpoint, Math.max(this.batches.get(endpoint) ?? 0, size));
     this.items.set(endpoint, (this.items.get(endpoint) ?? 0) + size);
+  }
+
+  recordError(errcode: number): void {
+    this.errors.set(errcode, (this.errors.get(errcode) ?? 0) + 1);
+  }
+
+  /** How many times the common layer answered `errcode` (40001, 45009, ...). */
+  errcodeCount(errcode: number): number {
+    return this.errors.get(errcode) ?? 0;
+  }
+
+  /** access_token fetches of either kind (classic /cgi-bin/token and /cgi-bin/stable_token). */
+  tokenFetches(): number {
+    return this.count('token') + this.count('stable_token');
   }
 
   count(endpoint: FakeEndpoint): number {
@@ -69,6 +114,7 @@ export class CallCounter {
       counts: Object.fromEntries(this.counts),
       maxBatch: Object.fromEntries(this.batches),
       items: Object.fromEntries(this.items),
+      errcodes: Object.fromEntries(this.errors),
     };
   }
 
@@ -76,5 +122,6 @@ export class CallCounter {
     this.counts = new Map();
     this.batches = new Map();
     this.items = new Map();
+    this.errors = new Map();
   }
 }

@@ -17,6 +17,7 @@ import { createAdminRoutes } from './admin.ts';
 import { createWeChatRoutes, wechatError } from './app.ts';
 import { CallCounter } from './calls.ts';
 import { type FaultConfigInput, Faults } from './faults.ts';
+import { OtherSystem } from './other-system.ts';
 import { hash32, seedOf } from './prng.ts';
 import { type PushConfigInput, Pusher } from './push.ts';
 import { DEFAULT_DATA_OPTIONS, type FakeDataOptions, FakeState } from './state.ts';
@@ -25,9 +26,12 @@ export type { CallsSnapshot, FakeEndpoint } from './calls.ts';
 export { CallCounter, FAKE_ENDPOINTS } from './calls.ts';
 export type { FaultAction, FaultConfig, FaultConfigInput, FaultRule, FaultTarget } from './faults.ts';
 export { Faults, parseFaultSpec } from './faults.ts';
+export type { OtherSystemKind } from './other-system.ts';
+export { OtherSystem } from './other-system.ts';
 export type { PushConfig, PushConfigInput, PushMode, PushResult } from './push.ts';
 export { Pusher } from './push.ts';
-export type { FakeDataOptions, ProfilePatch } from './state.ts';
+export { DEFAULT_DAILY_LIMITS, type QuotaLimits, Quotas } from './quotas.ts';
+export type { FakeDataOptions, ProfileMode, ProfilePatch } from './state.ts';
 export { DEFAULT_DATA_OPTIONS, FakeState } from './state.ts';
 
 export interface FakeWeChatOptions extends Partial<FakeDataOptions> {
@@ -51,6 +55,8 @@ export interface FakeWeChatParts {
   calls: CallCounter;
   faults: Faults;
   push: Pusher;
+  /** Another system on the same appid fetching tokens on a timer (`wx.other.set('classic', 1)`). */
+  other: OtherSystem;
 }
 
 export interface FakeWeChat extends FakeWeChatParts {
@@ -66,7 +72,7 @@ export interface FakeWeChat extends FakeWeChatParts {
  */
 export function createFakeWeChatApp(
   state: FakeState,
-  parts: { calls?: CallCounter; faults?: Faults; push?: Pusher } = {},
+  parts: { calls?: CallCounter; faults?: Faults; push?: Pusher; other?: OtherSystem } = {},
 ): Hono {
   const calls = parts.calls ?? new CallCounter();
   const faults =
@@ -74,7 +80,13 @@ export function createFakeWeChatApp(
     new Faults(hash32(seedOf(state.options.seed), 1), state.options.now, () => state.tokens.expireAll());
   const app = new Hono();
   app.route('/', createWeChatRoutes({ state, calls, faults }));
-  app.route('/__fake', createAdminRoutes({ state, calls, faults, push: parts.push }));
+  const other =
+    parts.other ??
+    new OtherSystem(
+      (path, init) => app.request(path, init),
+      () => state.options,
+    );
+  app.route('/__fake', createAdminRoutes({ state, calls, faults, push: parts.push, other }));
   app.notFound((c) =>
     c.req.path.startsWith('/__fake')
       ? c.json({ error: 'not found' }, 404)
@@ -113,8 +125,14 @@ export function createFakeWeChat(options: FakeWeChatOptions = {}): FakeWeChatPar
   );
   if (latencyMs) faults.update('*', { latencyMs });
   const push = new Pusher(state, { ...pushConfig, callbackUrl, token, encodingAesKey });
-  const app = createFakeWeChatApp(state, { calls, faults, push });
-  return { app, state, calls, faults, push };
+  // In-process: the neighbour's requests go through the same routes as everybody's.
+  let app: Hono | undefined;
+  const other = new OtherSystem(
+    (path, init) => app!.request(path, init),
+    () => state.options,
+  );
+  app = createFakeWeChatApp(state, { calls, faults, push, other });
+  return { app, state, calls, faults, push, other };
 }
 
 /** Starts the fake platform on `host:port` (default 127.0.0.1, random port). */
@@ -137,6 +155,7 @@ export async function startFakeWeChat(options: FakeWeChatOptions = {}): Promise<
     port,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        parts.other.stop();
         // Keep-alive sockets would hold close() open: end them too.
         if ('closeAllConnections' in server) server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));

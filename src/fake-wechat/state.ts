@@ -6,8 +6,10 @@
 import type { z } from 'zod';
 import { InputError } from '../errors.ts';
 import { UserInfo } from '../wechat/schemas.ts';
+import { FakeClock } from './clock.ts';
 import { People, TAG_NAMES } from './people.ts';
 import { hash32, seedOf } from './prng.ts';
+import { type QuotaLimits, Quotas } from './quotas.ts';
 import { generateStats, type Stats } from './stats.ts';
 import { TokenStore } from './tokens.ts';
 
@@ -38,9 +40,24 @@ export interface FakeDataOptions {
    * or 'repeat' (the openid asked for, as some docs show). Clients must stop on count 0 either way.
    */
   lastPageNextOpenid: 'empty' | 'repeat';
-  /** Clock in epoch ms (tests may drive it). */
+  /**
+   * What user/info and batchget say about a follower. 'modern' (default): WeChat since 2021-12-27,
+   * which keeps the keys but sends `nickname: ""`, `headimgurl: ""`, `sex: 0` and empty
+   * city/province/country. 'legacy': the rich generated profiles of before.
+   */
+  profiles: ProfileMode;
+  /**
+   * How far the `total` of user/get pages after the first may stray from the true count (WeChat's
+   * total moves while you page). 0 = always exact. The first page and the final empty page are exact.
+   */
+  userGetTotalDrift: number;
+  /** Daily limits per cgi path over the defaults (quotas.ts DEFAULT_DAILY_LIMITS). */
+  quotas: QuotaLimits;
+  /** Clock in epoch ms (tests may drive it; `state.clock` moves it further). */
   now: () => number;
 }
+
+export type ProfileMode = 'modern' | 'legacy';
 
 export const DEFAULT_DATA_OPTIONS: FakeDataOptions = {
   appId: 'wx0123456789abcdef',
@@ -56,8 +73,21 @@ export const DEFAULT_DATA_OPTIONS: FakeDataOptions = {
   tokenTtlS: 7200,
   tokenOverlapS: 300,
   lastPageNextOpenid: 'empty',
+  profiles: 'modern',
+  userGetTotalDrift: 2,
+  quotas: {},
   now: Date.now,
 };
+
+/** The keys WeChat still sends since 2021-12-27, with the empty defaults it sends in them. */
+const MODERN_BLANKS = {
+  nickname: '',
+  headimgurl: '',
+  sex: 0,
+  city: '',
+  province: '',
+  country: '',
+} as const satisfies Partial<UserInfo>;
 
 /** Index of the first element of a sorted array greater than `value`. */
 function upperBound(sorted: number[], value: number): number {
@@ -106,6 +136,9 @@ export class FakeState {
   readonly options: FakeDataOptions;
   readonly people: People;
   readonly tokens: TokenStore;
+  readonly quotas: Quotas;
+  /** The platform's time: `options.now` plus whatever the tests or the admin API moved it by. */
+  readonly clock: FakeClock;
   readonly stats: Stats;
   /** WeChat's original id of the account (gh_...), the ToUserName of pushed events. */
   readonly originalId: string;
@@ -126,16 +159,22 @@ export class FakeState {
   );
   /** Followers per tag id, computed by tagList; cleared by every mutation that can change it. */
   private tagCounts: Map<number, number> | undefined;
+  private profileMode: ProfileMode;
 
   constructor(options: Partial<FakeDataOptions> = {}) {
     const started = performance.now();
-    this.options = { ...DEFAULT_DATA_OPTIONS, ...options };
+    const given = { ...DEFAULT_DATA_OPTIONS, ...options };
+    this.clock = new FakeClock(given.now);
+    // Everything that reads options.now (tokens, faults, pushes, quotas) follows the fake clock.
+    this.options = { ...given, now: () => this.clock.now() };
     const o = this.options;
+    this.profileMode = o.profiles;
     if (!Number.isInteger(o.followers) || o.followers < 0)
       throw new InputError('followers must be a non-negative integer');
     this.seed = seedOf(o.seed);
     this.people = new People({ seed: this.seed, unionidShare: o.unionidShare });
     this.tokens = new TokenStore({ ttlS: o.tokenTtlS, overlapS: o.tokenOverlapS, now: o.now });
+    this.quotas = new Quotas(o.now, o.quotas);
     this.originalId = `gh_${(hash32(this.seed, 0x91d).toString(16) + hash32(this.seed, 0x91e).toString(16)).slice(0, 12)}`;
     // Ex-followers are spread evenly through the population, so they interleave with followers.
     const ex = Math.round(o.followers * o.unsubscribedShare);
@@ -192,7 +231,7 @@ export class FakeState {
     // A deleted tag leaves every user's tagid_list, as on WeChat.
     if (info.tagid_list?.some((id) => !this.tags.has(id)))
       info.tagid_list = info.tagid_list.filter((id) => this.tags.has(id));
-    return info;
+    return this.profileMode === 'modern' ? { ...info, ...MODERN_BLANKS } : info;
   }
 
   /** The tags a population index carries now (patched or generated, deleted tags left out). */
@@ -222,9 +261,25 @@ export class FakeState {
       .map(([id, name]) => ({ id, name, count: counts.get(id) ?? 0 }));
   }
 
+  get profiles(): ProfileMode {
+    return this.profileMode;
+  }
+
+  /** Switches what user/info and batchget answer from now on (tests: "WeChat stopped sending names"). */
+  setProfiles(mode: ProfileMode): void {
+    if (mode !== 'modern' && mode !== 'legacy') throw new InputError("profiles must be 'modern' or 'legacy'");
+    this.profileMode = mode;
+  }
+
   /** One page of current followers after `afterOpenid` ('' = from the start). */
   followerPage(afterOpenid: string, size: number): OpenidPageResult {
-    return this.page(this.followers, afterOpenid, size);
+    const page = this.page(this.followers, afterOpenid, size);
+    const drift = this.options.userGetTotalDrift;
+    if (drift <= 0 || afterOpenid === '' || page.openids.length === 0) return page;
+    // Deterministic per cursor, so a retried page answers the same total.
+    const span = 2 * Math.floor(drift) + 1;
+    const offset = (hash32(this.seed, this.indexOf(afterOpenid) ?? 0, 0x707a1) % span) - Math.floor(drift);
+    return { ...page, total: Math.max(0, page.total + offset) };
   }
 
   blacklistPage(afterOpenid: string, size: number): OpenidPageResult {
@@ -362,7 +417,11 @@ export class FakeState {
     blacklist: number;
     population: number;
     tokensIssued: number;
+    stableTokensIssued: number;
+    forcedRefreshes: number;
     liveTokens: number;
+    profiles: ProfileMode;
+    clock: string;
     originalId: string;
     statsFrom: string;
     statsTo: string;
@@ -373,7 +432,11 @@ export class FakeState {
       blacklist: this.blacklisted.length,
       population: this.population,
       tokensIssued: this.tokens.issuedCount,
+      stableTokensIssued: this.tokens.stableIssuedCount,
+      forcedRefreshes: this.tokens.forcedRefreshCount,
       liveTokens: this.tokens.liveCount(),
+      profiles: this.profileMode,
+      clock: new Date(this.clock.now()).toISOString(),
       originalId: this.originalId,
       statsFrom: new Date(this.stats.firstDay * 86_400_000).toISOString().slice(0, 10),
       statsTo: new Date(this.stats.lastDay * 86_400_000).toISOString().slice(0, 10),

@@ -3,18 +3,19 @@
  * each other and with the follower count: cumulate(d) = cumulate(d-1) + sum(new_user) - sum(cancel_user),
  * and cumulate(yesterday) equals the initial number of followers.
  */
+
+import { beijingDayNumber } from '../wechat/beijing.ts';
 import type { CpsDailyRow, SettlementEntry, UserCumulateRow, UserSummaryRow } from '../wechat/schemas.ts';
 import { hash32, Rng } from './prng.ts';
 
 const DAY_MS = 86_400_000;
-const BEIJING_OFFSET_MS = 8 * 3_600_000;
 /** user_source codes WeChat reports (0 other, 1 search, 17 card share, 30 QR code, 43 article menu, 51 after payment, 57 name in article). */
 export const USER_SOURCES = [0, 1, 17, 30, 43, 51, 57];
 export const SLOT_IDS = ['SLOT_ID_WEAPP_BANNER', 'SLOT_ID_WEAPP_REWARD_VIDEO', 'SLOT_ID_MP_ARTICLE_BOTTOM'];
 
 /** Days since the epoch of "yesterday" in Beijing time, for a clock value in ms. */
 export function beijingYesterday(nowMs: number): number {
-  return Math.floor((nowMs + BEIJING_OFFSET_MS) / DAY_MS) - 1;
+  return beijingDayNumber(nowMs) - 1;
 }
 export function dayToIso(day: number): string {
   return new Date(day * DAY_MS).toISOString().slice(0, 10);

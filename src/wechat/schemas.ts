@@ -158,3 +158,25 @@ export const SettlementResponse = z.object({
   total_num: z.number().int().default(0),
 });
 export type SettlementResponse = z.infer<typeof SettlementResponse>;
+
+// POST /cgi-bin/stable_token (JSON body; same answer shape as /cgi-bin/token)
+export const StableTokenRequest = z.object({
+  grant_type: z.literal('client_credential'),
+  appid: z.string(),
+  secret: z.string(),
+  force_refresh: z.boolean().optional(),
+});
+export type StableTokenRequest = z.infer<typeof StableTokenRequest>;
+
+// POST /cgi-bin/openapi/quota/get | /cgi-bin/openapi/quota/clear {cgi_path}
+export const CgiPathRequest = z.object({ cgi_path: z.string().min(1) });
+export const QuotaGetResponse = z.object({
+  quota: z.object({
+    daily_limit: z.number().int(),
+    used: z.number().int(),
+    remain: z.number().int(),
+  }),
+});
+export type QuotaGetResponse = z.infer<typeof QuotaGetResponse>;
+// POST /cgi-bin/clear_quota {appid}
+export const ClearQuotaRequest = z.object({ appid: z.string().min(1) });

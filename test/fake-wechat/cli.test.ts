@@ -24,6 +24,12 @@ beforeAll(async () => {
       'cli',
       '--fault',
       'user/get:errcode=-1:rate=0',
+      '--profiles',
+      'legacy',
+      '--quota',
+      '/cgi-bin/user/info/batchget=40',
+      '--clock',
+      '2026-03-01T15:59:00Z',
     ],
     {
       env: { ...process.env, WECHAT_APP_ID: 'wxcli0000000000001', WECHAT_APP_SECRET: ENV_SECRET },
@@ -84,6 +90,18 @@ describe('wxsync fake-wechat', () => {
     expect(seen.size).toBe(100_000);
     const calls = (await (await fetch(`${url}/__fake/calls`)).json()) as { counts: Record<string, number> };
     expect(calls.counts).toEqual({ token: 1, 'user/get': 11 });
+  });
+
+  it('applied --profiles, --quota and --clock', async () => {
+    expect(output).toContain('profiles: legacy');
+    const clock = (await (await fetch(`${url}/__fake/clock`)).json()) as { now: string };
+    // Started at 15:59 UTC: still before 16:00 (00:00 Beijing) within this test's first minute.
+    expect(clock.now.startsWith('2026-03-01T15:59')).toBe(true);
+    const quotas = (await (await fetch(`${url}/__fake/quotas`)).json()) as {
+      paths: Record<string, { daily_limit: number }>;
+    };
+    expect(quotas.paths['/cgi-bin/user/info/batchget']!.daily_limit).toBe(40);
+    expect(quotas.paths['/cgi-bin/user/get']!.daily_limit).toBe(500);
   });
 
   it('installed the --fault rule', async () => {

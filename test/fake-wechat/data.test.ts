@@ -50,10 +50,37 @@ describe('openids', () => {
 });
 
 describe('profiles', () => {
-  const state = new FakeState({ seed: 'profiles', followers: 5000, unionidShare: 0.3 });
+  const state = new FakeState({ seed: 'profiles', followers: 5000, unionidShare: 0.3, profiles: 'legacy' });
   const profiles = state.followerOpenids().map((o) => UserInfo.parse(state.profile(o)));
 
-  it('look like post-2021 WeChat answers: Chinese names, emoji, some empty, places mostly empty', () => {
+  it('by default answer as WeChat has since 2021-12-27: the keys kept, with empty defaults', () => {
+    const modern = new FakeState({ seed: 'profiles', followers: 50 });
+    expect(modern.profiles).toBe('modern');
+    for (const openid of modern.followerOpenids()) {
+      const p = UserInfo.parse(modern.profile(openid));
+      expect(p).toMatchObject({ nickname: '', headimgurl: '', sex: 0, city: '', province: '', country: '' });
+      // Still sent: subscription, language, scene, tags, remark.
+      expect(p.subscribe).toBe(1);
+      expect(p.subscribe_time).toBeGreaterThan(0);
+      expect(p.language).toBeTruthy();
+      expect(p.subscribe_scene).toMatch(/^ADD_SCENE_/);
+      expect(Array.isArray(p.tagid_list)).toBe(true);
+      expect(typeof p.remark).toBe('string');
+    }
+    // Switching at run time: legacy shows the rich profile, modern blanks it again.
+    const openid = modern.followerOpenids().find((o) => {
+      modern.setProfiles('legacy');
+      const rich = modern.profile(o).nickname !== '';
+      modern.setProfiles('modern');
+      return rich;
+    })!;
+    modern.setProfiles('legacy');
+    expect(modern.profile(openid).nickname).not.toBe('');
+    modern.setProfiles('modern');
+    expect(modern.profile(openid).nickname).toBe('');
+  });
+
+  it('legacy: look like post-2021 WeChat answers: Chinese names, emoji, some empty, places mostly empty', () => {
     const share = (f: (p: UserInfo) => boolean) => profiles.filter(f).length / profiles.length;
     expect(share((p) => p.nickname === '')).toBeGreaterThan(0.15);
     expect(share((p) => /\p{Script=Han}/u.test(p.nickname ?? ''))).toBeGreaterThan(0.3);

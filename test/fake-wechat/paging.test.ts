@@ -55,11 +55,45 @@ describe.each(['empty', 'repeat'] as const)(
   },
 );
 
+describe('the end of user/get, by default as the real platform does it', () => {
+  it('a short last page carries its last openid as next_openid; the next call is {total, count: 0, next_openid: ""} without data', async () => {
+    const wx = await startFakeWeChat({ ...CREDS, followers: 25_001, seed: 43 });
+    try {
+      const token = await fetchToken(wx);
+      const page = (next: string) =>
+        getJson(wx, '/cgi-bin/user/get', {
+          access_token: token,
+          ...(next ? { next_openid: next } : {}),
+        }) as Promise<
+          Record<string, unknown> & {
+            next_openid: string;
+            count: number;
+            total: number;
+            data?: { openid: string[] };
+          }
+        >;
+      const first = await page('');
+      expect(first.total).toBe(25_001);
+      const second = await page(first.next_openid);
+      // Later totals move a little while paging (WeChat's do), never by much.
+      expect(Math.abs(second.total - 25_001)).toBeLessThanOrEqual(2);
+      const short = await page(second.next_openid);
+      expect(short.count).toBe(5_001);
+      expect(short.next_openid).toBe(short.data!.openid.at(-1));
+      const end = await page(short.next_openid);
+      expect(end).toEqual({ total: 25_001, count: 0, next_openid: '' });
+      expect('data' in end).toBe(false);
+    } finally {
+      await wx.close();
+    }
+  });
+});
+
 describe('mutations are visible through the endpoints', () => {
   let wx: FakeWeChat;
   let token: string;
   beforeAll(async () => {
-    wx = await startFakeWeChat({ ...CREDS, followers: 300, seed: 'mutations' });
+    wx = await startFakeWeChat({ ...CREDS, followers: 300, seed: 'mutations', profiles: 'legacy' });
     token = await fetchToken(wx);
   });
   afterAll(async () => wx.close());

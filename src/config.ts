@@ -38,6 +38,14 @@ export const ConfigSchema = z.object({
     z.string().regex(/^[0-9a-zA-Z]{43}$/, 'must be the 43-character EncodingAESKey'),
   ),
   WECHAT_API_BASE: z.url().default('https://api.weixin.qq.com'),
+  /**
+   * Which access_token API: 'stable' (POST /cgi-bin/stable_token, the same token for every system
+   * on the appid, so wxsync and the owner's other systems never invalidate each other's) or
+   * 'classic' (GET /cgi-bin/token, a new token per fetch, invalidating the previous one).
+   */
+  WECHAT_TOKEN_API: z.enum(['stable', 'classic']).default('stable'),
+  /** Forced stable-token refreshes wxsync may spend per Beijing day (WeChat allows 20 per appid). */
+  WECHAT_FORCE_REFRESH_DAILY_MAX: z.coerce.number().int().min(0).max(20).default(20),
   /** Refresh the shared access_token this many seconds before WeChat says it expires. */
   WECHAT_TOKEN_REFRESH_MARGIN_S: positiveInt.default(300),
   /** Client-side rate limit over all processes sharing the Redis (requests per second). */

@@ -39,7 +39,22 @@ export const wechatCallDuration = new Histogram({
 
 export const tokenRefreshes = new Counter({
   name: 'wxsync_access_token_refreshes_total',
-  help: 'access_token fetches from /cgi-bin/token made by this process',
+  help: 'access_token fetches made by this process, by api (stable = /cgi-bin/stable_token, classic = /cgi-bin/token)',
+  labelNames: ['api'] as const,
+  registers: [registry],
+});
+
+export const forcedTokenRefreshes = new Counter({
+  name: 'wxsync_access_token_forced_refreshes_total',
+  help: 'stable_token force_refresh decisions of this process: refreshed, suppressed_interval (one in the last 30 s), suppressed_daily (daily allowance used), failed',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const quotaRemaining = new Gauge({
+  name: 'wxsync_wechat_quota_remaining',
+  help: 'Calls left today of each WeChat API path wxsync uses (openapi/quota/get), refreshed by the worker; resets at 00:00 Beijing time',
+  labelNames: ['path'] as const,
   registers: [registry],
 });
 

@@ -5,12 +5,14 @@
  * `get`/`post`, which parse every answer with the endpoint's zod schema from schemas.ts.
  *
  * Retry policy:
- * - errcode 40001/40014/42001 (token invalid): invalidate the token (only if it is still the stored
- *   one) and retry ONCE with a fresh token, never more: an endless 40001 -> refresh loop burns the
- *   daily token quota.
+ * - errcode 40001/40014/42001 (token invalid): the token store recovers (drops the token if still
+ *   stored, asks again; stable mode forces one fleet-wide refresh if WeChat hands back the very
+ *   token that failed) and the call is retried ONCE with the result, never more: an endless
+ *   40001 -> refresh loop burns the daily token quota.
  * - transient failures (errcode -1, 45011, HTTP 5xx/429, timeouts, connection resets, truncated or
  *   non-JSON bodies): capped exponential backoff with full jitter, up to `maxAttempts` attempts.
- * - everything else (45009, 48001, 40164, 40013, 40125, schema mismatches...) is thrown at once.
+ * - everything else (45009, 48001, 40164, 40013, 40125, schema mismatches...) is thrown at once;
+ *   45009 as QuotaExhaustedError, which names the next reset (00:00 Beijing time).
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -22,6 +24,7 @@ import { errorMessage, formatIssues, UnavailableError, WxsyncError } from '../er
 import type { Log } from '../logger.ts';
 import { wechatCallDuration, wechatCalls } from '../metrics.ts';
 import {
+  apiError,
   redact,
   WeChatApiError,
   type WeChatError,
@@ -29,8 +32,8 @@ import {
   WeChatTransportError,
 } from './errors.ts';
 import { RateLimiter } from './rate-limit.ts';
-import { TokenResponse } from './schemas.ts';
-import { type FetchedToken, TokenStore } from './token-store.ts';
+import { type StableTokenRequest, TokenResponse } from './schemas.ts';
+import { type FetchedToken, type TokenApi, TokenStore } from './token-store.ts';
 import { backoffDelay, sleep } from './util.ts';
 
 export interface WeChatClientOptions {
@@ -43,6 +46,13 @@ export interface WeChatClientOptions {
   log: Log;
   /** Prefix of the Redis keys (token, lock, rate windows). */
   keyPrefix: string;
+  /**
+   * 'stable' (default): POST /cgi-bin/stable_token, one token shared with every other system on the
+   * appid. 'classic': GET /cgi-bin/token, a new token per fetch (invalidates the others' tokens).
+   */
+  tokenApi?: TokenApi;
+  /** Forced stable refreshes the fleet may spend per Beijing day (at most WeChat's 20). */
+  forceRefreshDailyMax?: number;
   /** Refresh the shared token this long before WeChat says it expires. Default 300. */
   refreshMarginS?: number;
   /** Requests per second over all processes sharing the Redis. Default 200. */
@@ -77,6 +87,7 @@ function isTransient(error: unknown): boolean {
 
 export class WeChatClient {
   readonly appId: string;
+  readonly tokenApi: TokenApi;
   readonly log: Log;
   readonly tokens: TokenStore;
   private readonly limiter: RateLimiter;
@@ -92,6 +103,7 @@ export class WeChatClient {
   constructor(options: WeChatClientOptions) {
     this.appId = options.appId;
     this.appSecret = options.appSecret;
+    this.tokenApi = options.tokenApi ?? 'stable';
     this.log = options.log;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 6);
@@ -118,7 +130,10 @@ export class WeChatClient {
       appId: options.appId,
       keyPrefix: options.keyPrefix,
       refreshMarginS: options.refreshMarginS ?? 300,
-      fetchToken: () => this.fetchToken(),
+      api: this.tokenApi,
+      fetchToken: () => this.fetchToken(false),
+      forceRefresh: this.tokenApi === 'stable' ? () => this.fetchToken(true) : undefined,
+      forceRefreshDailyMax: options.forceRefreshDailyMax,
       lockTtlMs: this.timeoutMs + 5_000,
     });
     this.limiter = new RateLimiter({
@@ -144,14 +159,33 @@ export class WeChatClient {
     this.httpsAgent.destroy();
   }
 
-  /** One /cgi-bin/token call, no retry of its own: the calling request's retry loop covers it. */
-  private async fetchToken(): Promise<FetchedToken> {
-    const spec: RequestSpec = {
-      method: 'GET',
-      path: '/cgi-bin/token',
-      query: { grant_type: 'client_credential', appid: this.appId, secret: this.appSecret },
-      auth: false,
-    };
+  /** The cgi path of this client's token API (for quota reports). */
+  get tokenPath(): string {
+    return this.tokenApi === 'stable' ? '/cgi-bin/stable_token' : '/cgi-bin/token';
+  }
+
+  /** One token call, no retry of its own: the calling request's retry loop covers it. */
+  private async fetchToken(forceRefresh: boolean): Promise<FetchedToken> {
+    const spec: RequestSpec =
+      this.tokenApi === 'stable'
+        ? {
+            method: 'POST',
+            path: '/cgi-bin/stable_token',
+            // The secret travels in the body: never logged, and axios errors never escape exchange().
+            body: {
+              grant_type: 'client_credential',
+              appid: this.appId,
+              secret: this.appSecret,
+              force_refresh: forceRefresh,
+            } satisfies StableTokenRequest,
+            auth: false,
+          }
+        : {
+            method: 'GET',
+            path: '/cgi-bin/token',
+            query: { grant_type: 'client_credential', appid: this.appId, secret: this.appSecret },
+            auth: false,
+          };
     const answer = await this.exchange(spec, undefined, TokenResponse);
     return { accessToken: answer.access_token, expiresInS: answer.expires_in };
   }
@@ -173,14 +207,21 @@ export class WeChatClient {
           token !== undefined &&
           !tokenRetried
         ) {
-          // WeChat rejected a token we believed valid (fetched elsewhere, expired early): drop it
-          // unless another process already replaced it, then try once more with the fresh one.
+          // WeChat rejected a token we believed valid (fetched elsewhere, expired early): let the
+          // store recover one for the fleet, then try exactly once more with it.
           tokenRetried = true;
-          attempt -= 1;
           const failing = token;
-          const dropped = await viaRedis(() => this.tokens.invalidate(failing));
+          const fresh = await viaRedis(() => this.tokens.recover(failing));
+          if (fresh === undefined) {
+            this.log.warn(
+              { endpoint: spec.path, errcode: error.errcode, api: this.tokenApi },
+              'wechat rejected the access_token and no other one is available; giving up on this call',
+            );
+            throw error;
+          }
+          attempt -= 1;
           this.log.warn(
-            { endpoint: spec.path, errcode: error.errcode, dropped },
+            { endpoint: spec.path, errcode: error.errcode, api: this.tokenApi },
             'wechat rejected the access_token; retrying once with a fresh one',
           );
           continue;
@@ -247,12 +288,12 @@ export class WeChatClient {
       }
       if (isObject(json)) {
         if (typeof json.errcode === 'number' && json.errcode !== 0) {
-          throw new WeChatApiError(endpoint, json.errcode, String(json.errmsg ?? ''));
+          throw apiError(endpoint, json.errcode, String(json.errmsg ?? ''));
         }
         // publisher/stat reports failures in base_resp.ret / err_msg instead of errcode.
         const baseResp = json.base_resp;
         if (isObject(baseResp) && typeof baseResp.ret === 'number' && baseResp.ret !== 0) {
-          throw new WeChatApiError(endpoint, baseResp.ret, String(baseResp.err_msg ?? ''));
+          throw apiError(endpoint, baseResp.ret, String(baseResp.err_msg ?? ''));
         }
       }
       const parsed = parse(endpoint, json, schema);
@@ -319,6 +360,8 @@ export function createWeChatClient(config: Config, deps: { redis: Redis; log: Lo
     redis: deps.redis,
     log: deps.log,
     keyPrefix: config.QUEUE_PREFIX,
+    tokenApi: config.WECHAT_TOKEN_API,
+    forceRefreshDailyMax: config.WECHAT_FORCE_REFRESH_DAILY_MAX,
     refreshMarginS: config.WECHAT_TOKEN_REFRESH_MARGIN_S,
     rateLimitPerS: config.WECHAT_RATE_LIMIT_PER_S,
     timeoutMs: config.WECHAT_HTTP_TIMEOUT_MS,

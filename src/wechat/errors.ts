@@ -13,6 +13,7 @@
  * so no axios error is ever attached as a cause or copied into a message.
  */
 import { WxsyncError } from '../errors.ts';
+import { nextQuotaReset } from './beijing.ts';
 
 /** Replaces the value of every `access_token` / `secret` / `appsecret` in URLs, JSON and free text. */
 export function redact(text: string): string {
@@ -96,9 +97,20 @@ export abstract class WeChatError extends WxsyncError {
   }
 }
 
+/** WeChat's request id at the end of every errmsg (`... rid: 655d9278-7c157f97-69055077`). */
+export function ridOf(errmsg: string): string | undefined {
+  return /\brid:\s*([\w-]+)/.exec(errmsg)?.[1];
+}
+
 export class WeChatApiError extends WeChatError {
-  readonly code = 'wechat_api';
+  readonly code: string = 'wechat_api';
   readonly errmsg: string;
+  /**
+   * The request id WeChat appended to errmsg: what its support and `cgi-bin/openapi/rid/get` need
+   * to look the failed call up. It stays in the message too, so every log line and sync_runs.error
+   * that carries the message carries it.
+   */
+  readonly rid: string | undefined;
   /**
    * Transient errcodes (-1, 45011) are retryable. Token-invalid ones are too: the client already
    * retried once with a fresh token, and a later job attempt fetches its own fresh one.
@@ -118,9 +130,47 @@ export class WeChatApiError extends WeChatError {
       `WeChat ${endpoint} failed: errcode ${errcode} (${safeErrmsg || 'no errmsg'})${reason ? `: ${reason}` : ''}`,
     );
     this.errmsg = safeErrmsg;
+    this.rid = ridOf(safeErrmsg);
     this.kind = classifyErrcode(errcode);
     this.retryable = this.kind !== 'permanent';
   }
+}
+
+/** Daily API quota reached. */
+export const QUOTA_EXHAUSTED_ERRCODE = 45009;
+
+/**
+ * 45009: the account's daily quota of this API is used up. Nothing helps until WeChat's counters
+ * reset at 00:00 Beijing time (`resetAt`), or an operator spends a clear_quota: jobs pause and
+ * resume after the reset instead of retrying. Not retryable, and account-wide for this path.
+ */
+export class QuotaExhaustedError extends WeChatApiError {
+  override readonly code = 'wechat_quota';
+  constructor(
+    endpoint: string,
+    errmsg: string,
+    /** The next 00:00 Beijing time after the failure. */
+    readonly resetAt: Date,
+  ) {
+    super(endpoint, QUOTA_EXHAUSTED_ERRCODE, errmsg);
+    this.message = `${this.message}; quota resets at ${resetAt.toISOString()} (00:00 Beijing time)`;
+  }
+}
+
+/** The error for an errcode answer: the quota family for 45009, the generic one otherwise. */
+export function apiError(
+  endpoint: string,
+  errcode: number,
+  errmsg: string,
+  now = new Date(),
+): WeChatApiError {
+  return errcode === QUOTA_EXHAUSTED_ERRCODE
+    ? new QuotaExhaustedError(endpoint, errmsg, nextQuotaReset(now))
+    : new WeChatApiError(endpoint, errcode, errmsg);
+}
+
+export function isQuotaExhausted(error: unknown): error is QuotaExhaustedError {
+  return error instanceof QuotaExhaustedError;
 }
 
 export type TransportKind =

@@ -87,7 +87,7 @@ describe('fake platform misbehaving for the whole run', () => {
       expect(
         env.logs.some((l) => l.msg === 'wechat rejected the access_token; retrying once with a fresh one'),
       ).toBe(true);
-      expect(env.fake.calls.count('token')).toBeGreaterThanOrEqual(2);
+      expect(env.fake.calls.tokenFetches()).toBeGreaterThanOrEqual(2);
     }
   }, 900_000);
 });

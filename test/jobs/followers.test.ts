@@ -175,7 +175,7 @@ describe('follower + blacklist sync', () => {
       state.editProfile(o, { remark: `faulty-${i}`, tagid_list: [2, 100 + i] });
     state.blacklist(state.followerOpenids().slice(200, 203));
     const batchgetsBefore = env.fake.calls.count('user/info/batchget');
-    const tokensBefore = env.fake.calls.count('token');
+    const tokensBefore = env.fake.calls.tokenFetches();
 
     env.fake.faults.set('*', { errcode: -1, errorRate: 0.05, http502Rate: 0.04 });
     env.fake.faults.set('user/info/batchget', { errcode: 45011, errorRate: 0.06 });
@@ -190,6 +190,6 @@ describe('follower + blacklist sync', () => {
     await expectProfilesEqual([...added, ...edited]);
     // The faults really happened: retried batchgets and fresh tokens after forced expiry.
     expect(env.fake.calls.count('user/info/batchget') - batchgetsBefore).toBeGreaterThan(ONE_PASS_BATCHGETS);
-    expect(env.fake.calls.count('token') - tokensBefore).toBeGreaterThan(1);
+    expect(env.fake.calls.tokenFetches() - tokensBefore).toBeGreaterThan(1);
   });
 });

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import type { SyncDeps } from '../../jobs/types.ts';
 import { type FakeWeChat, type FakeWeChatOptions, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import type { Log } from '../../src/logger.ts';
-import { WeChatClient } from '../../src/wechat/client.ts';
+import { WeChatClient, type WeChatClientOptions } from '../../src/wechat/client.ts';
 import type { UserInfo } from '../../src/wechat/schemas.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
@@ -33,6 +33,7 @@ export interface SyncTestEnv {
 export async function syncTestEnv(
   fakeOptions: FakeWeChatOptions,
   depsOverrides: Partial<SyncDeps> = {},
+  clientOverrides: Partial<WeChatClientOptions> = {},
 ): Promise<SyncTestEnv> {
   const t = await freshDatabase();
   const fake = await startFakeWeChat({
@@ -60,6 +61,7 @@ export async function syncTestEnv(
     maxAttempts: 10,
     backoffBaseMs: 5,
     backoffMaxMs: 40,
+    ...clientOverrides,
   });
   const deps: SyncDeps = {
     db: t.db,

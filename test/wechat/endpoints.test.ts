@@ -288,10 +288,10 @@ describe('error families', () => {
       appSecret: 'wrongsecret0123456789abcdef01234',
       keyPrefix: `${pool.prefix}-secret`,
     });
-    const a = await countCalls('token', () => getApiDomainIp(wrongSecret));
+    const a = await countCalls('stable_token', () => getApiDomainIp(wrongSecret));
     expect(a.calls).toBe(1);
     expect((a.error as WeChatApiError).errcode).toBe(40125);
-    expect((a.error as WeChatApiError).endpoint).toBe('/cgi-bin/token');
+    expect((a.error as WeChatApiError).endpoint).toBe('/cgi-bin/stable_token');
     expect((a.error as Error).message).not.toContain('wrongsecret');
     expect((a.error as Error).message).toContain('WECHAT_APP_SECRET');
 
@@ -299,7 +299,7 @@ describe('error families', () => {
       appId: 'wx9999999999999999',
       keyPrefix: `${pool.prefix}-appid`,
     });
-    const b = await countCalls('token', () => getApiDomainIp(wrongApp));
+    const b = await countCalls('stable_token', () => getApiDomainIp(wrongApp));
     expect(b.calls).toBe(1);
     expect((b.error as WeChatApiError).errcode).toBe(40013);
     expect((b.error as WeChatApiError).retryable).toBe(false);
@@ -314,7 +314,7 @@ describe('error families', () => {
     expect(error).toBeInstanceOf(WeChatTransportError);
     expect((error as WeChatTransportError).kind).toBe('connection');
     expect((error as WeChatTransportError).label).toBe('econnrefused');
-    expect((error as WeChatTransportError).endpoint).toBe('/cgi-bin/token');
+    expect((error as WeChatTransportError).endpoint).toBe('/cgi-bin/stable_token');
   });
 });
 
@@ -330,7 +330,11 @@ describe('wiring', () => {
     const configured = createWeChatClient(config, { redis: pool.redis(), log: captureLog().log });
     try {
       expect(await getApiDomainIp(configured)).toEqual(await getApiDomainIp(client));
-      expect(configured.tokens.key).toBe(`${pool.prefix}-cfg:wechat:token:${TEST_WECHAT.WECHAT_APP_ID}`);
+      // Stable tokens by default, under their own key (a classic fleet keeps the old key).
+      expect(configured.tokenApi).toBe('stable');
+      expect(configured.tokens.key).toBe(
+        `${pool.prefix}-cfg:wechat:token:${TEST_WECHAT.WECHAT_APP_ID}:stable`,
+      );
       expect(await configured.tokens.read()).toBeDefined();
       wx.faults.set('get_api_domain_ip', { http502Rate: 1 });
       const { calls } = await countCalls('get_api_domain_ip', () => getApiDomainIp(configured));

@@ -30,6 +30,9 @@ export class ClientPool {
   private readonly redises: Redis[] = [];
   private readonly clients: WeChatClient[] = [];
 
+  /** `defaults` apply to every client of the pool (e.g. `{ tokenApi: 'classic' }`). */
+  constructor(private readonly defaults: Partial<WeChatClientOptions> = {}) {}
+
   redis(): Redis {
     const r = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
     this.redises.push(r);
@@ -50,6 +53,7 @@ export class ClientPool {
       maxAttempts: 6,
       backoffBaseMs: 5,
       backoffMaxMs: 50,
+      ...this.defaults,
       ...overrides,
     });
     this.clients.push(client);

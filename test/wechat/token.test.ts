@@ -10,9 +10,12 @@ import { ClientPool, captureLog } from './helpers.ts';
 
 let wx: FakeWeChat;
 const pools: ClientPool[] = [];
-/** A fresh key prefix: its clients share one token among themselves only. */
-const newPool = (): ClientPool => {
-  const pool = new ClientPool();
+/**
+ * A fresh key prefix: its clients share one token among themselves only. These tests pin the
+ * classic /cgi-bin/token path (a new token per fetch); stable-token.test.ts covers the default.
+ */
+const newPool = (tokenApi: 'classic' | 'stable' = 'classic'): ClientPool => {
+  const pool = new ClientPool({ tokenApi });
   pools.push(pool);
   return pool;
 };
@@ -155,77 +158,80 @@ describe('shared rate limit', () => {
 });
 
 describe('secrets', () => {
-  it('no AppSecret and no access_token in any log line or error message', async () => {
-    const pool = newPool();
-    const { log, lines } = captureLog();
-    const client = pool.client(wx.url, log, { maxAttempts: 3 });
-    const tokens = new Set<string>();
-    const errors: unknown[] = [];
-    const remember = async () => {
-      const stored = await client.tokens.read();
-      if (stored) tokens.add(stored.token);
-    };
-    const attempt = async (fn: () => Promise<unknown>) => {
-      try {
-        await fn();
-      } catch (e) {
-        errors.push(e);
-      }
-      await remember();
-    };
+  it.each(['classic', 'stable'] as const)(
+    'no AppSecret and no access_token in any log line or error message (%s)',
+    async (api) => {
+      const pool = newPool(api);
+      const { log, lines } = captureLog();
+      const client = pool.client(wx.url, log, { maxAttempts: 3 });
+      const tokens = new Set<string>();
+      const errors: unknown[] = [];
+      const remember = async () => {
+        const stored = await client.tokens.read();
+        if (stored) tokens.add(stored.token);
+      };
+      const attempt = async (fn: () => Promise<unknown>) => {
+        try {
+          await fn();
+        } catch (e) {
+          errors.push(e);
+        }
+        await remember();
+      };
 
-    await attempt(() => getApiDomainIp(client));
-    wx.faults.expireTokenNow(); // 40001 -> invalidate -> refresh
-    await attempt(() => getApiDomainIp(client));
-    for (const rule of [
-      { http502Rate: 1 },
-      { dropRate: 1 },
-      { truncateRate: 1 },
-      { nonJsonRate: 1 },
-      { errcode: -1, errorRate: 1 },
-      { errcode: 40164, errorRate: 1 },
-      { errcode: 40001, errorRate: 1 },
-    ]) {
-      wx.faults.set('get_api_domain_ip', rule);
       await attempt(() => getApiDomainIp(client));
-    }
-    wx.faults.clear();
-    const slow = pool.client(wx.url, log, { timeoutMs: 50, maxAttempts: 1 });
-    wx.faults.set('get_api_domain_ip', { latencyMs: 200 });
-    await attempt(() => getApiDomainIp(slow));
-    wx.faults.clear();
-    const wrong = pool.client(wx.url, log, {
-      appSecret: 'wrongsecret0123456789abcdef01234',
-      keyPrefix: `${pool.prefix}-wrong`,
-    });
-    await attempt(() => getApiDomainIp(wrong));
-    const nowhere = pool.client('http://127.0.0.1:1', log, {
-      keyPrefix: `${pool.prefix}-nowhere`,
-      maxAttempts: 1,
-    });
-    await attempt(() => getApiDomainIp(nowhere));
+      wx.faults.expireTokenNow(); // 40001 -> invalidate -> refresh
+      await attempt(() => getApiDomainIp(client));
+      for (const rule of [
+        { http502Rate: 1 },
+        { dropRate: 1 },
+        { truncateRate: 1 },
+        { nonJsonRate: 1 },
+        { errcode: -1, errorRate: 1 },
+        { errcode: 40164, errorRate: 1 },
+        { errcode: 40001, errorRate: 1 },
+      ]) {
+        wx.faults.set('get_api_domain_ip', rule);
+        await attempt(() => getApiDomainIp(client));
+      }
+      wx.faults.clear();
+      const slow = pool.client(wx.url, log, { timeoutMs: 50, maxAttempts: 1 });
+      wx.faults.set('get_api_domain_ip', { latencyMs: 200 });
+      await attempt(() => getApiDomainIp(slow));
+      wx.faults.clear();
+      const wrong = pool.client(wx.url, log, {
+        appSecret: 'wrongsecret0123456789abcdef01234',
+        keyPrefix: `${pool.prefix}-wrong`,
+      });
+      await attempt(() => getApiDomainIp(wrong));
+      const nowhere = pool.client('http://127.0.0.1:1', log, {
+        keyPrefix: `${pool.prefix}-nowhere`,
+        maxAttempts: 1,
+      });
+      await attempt(() => getApiDomainIp(nowhere));
 
-    // The run did exercise what we scan: refreshes, retries, every failure family.
-    expect(tokens.size).toBeGreaterThanOrEqual(3);
-    expect(errors.length).toBe(10);
-    expect(errors.some((e) => e instanceof WeChatTransportError && e.kind === 'timeout')).toBe(true);
-    expect(lines.some((l) => l.includes('retrying'))).toBe(true);
-    expect(lines.some((l) => l.includes('access_token refreshed'))).toBe(true);
+      // The run did exercise what we scan: refreshes, retries, every failure family.
+      expect(tokens.size).toBeGreaterThanOrEqual(3);
+      expect(errors.length).toBe(10);
+      expect(errors.some((e) => e instanceof WeChatTransportError && e.kind === 'timeout')).toBe(true);
+      expect(lines.some((l) => l.includes('retrying'))).toBe(true);
+      expect(lines.some((l) => l.includes('access_token refreshed'))).toBe(true);
 
-    const texts = [
-      ...lines,
-      ...errors.flatMap((e) => [
-        String(e),
-        (e as Error).stack ?? '',
-        JSON.stringify(e),
-        JSON.stringify((e as Error).cause ?? null),
-      ]),
-    ];
-    const secrets = [TEST_WECHAT.WECHAT_APP_SECRET, 'wrongsecret0123456789abcdef01234', ...tokens];
-    for (const text of texts) {
-      for (const secret of secrets) expect(text).not.toContain(secret);
-      expect(text).not.toMatch(/access_token=(?!\[redacted\])[^&\s"]/);
-      expect(text).not.toMatch(/secret=(?!\[redacted\])[^&\s"]/);
-    }
-  });
+      const texts = [
+        ...lines,
+        ...errors.flatMap((e) => [
+          String(e),
+          (e as Error).stack ?? '',
+          JSON.stringify(e),
+          JSON.stringify((e as Error).cause ?? null),
+        ]),
+      ];
+      const secrets = [TEST_WECHAT.WECHAT_APP_SECRET, 'wrongsecret0123456789abcdef01234', ...tokens];
+      for (const text of texts) {
+        for (const secret of secrets) expect(text).not.toContain(secret);
+        expect(text).not.toMatch(/access_token=(?!\[redacted\])[^&\s"]/);
+        expect(text).not.toMatch(/secret=(?!\[redacted\])[^&\s"]/);
+      }
+    },
+  );
 });

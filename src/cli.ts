@@ -8,6 +8,7 @@ import { registerDbCommands } from './cli/db.ts';
 import { registerDemoCommand } from './cli/demo.ts';
 import { registerDoctorCommand } from './cli/doctor.ts';
 import { registerFakeWeChatCommands } from './cli/fake-wechat.ts';
+import { registerQuotaCommands } from './cli/quota.ts';
 import { registerRunsCommands } from './cli/runs.ts';
 import { registerServeCommand } from './cli/serve.ts';
 import { registerSyncCommands } from './cli/sync.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerBlacklistCommands(program);
   registerUserCommands(program);
   registerDoctorCommand(program);
+  registerQuotaCommands(program);
   registerDemoCommand(program);
   return program;
 }

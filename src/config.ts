@@ -46,6 +46,11 @@ export const ConfigSchema = z.object({
   WECHAT_TOKEN_API: z.enum(['stable', 'classic']).default('stable'),
   /** Forced stable-token refreshes wxsync may spend per Beijing day (WeChat allows 20 per appid). */
   WECHAT_FORCE_REFRESH_DAILY_MAX: z.coerce.number().int().min(0).max(20).default(20),
+  /**
+   * How often a worker serving /metrics refreshes wxsync_wechat_quota_remaining (one quota/get per
+   * path, shared through Redis by every worker); 0 = never.
+   */
+  WECHAT_QUOTA_REFRESH_S: z.coerce.number().int().min(0).default(1800),
   /** Refresh the shared access_token this many seconds before WeChat says it expires. */
   WECHAT_TOKEN_REFRESH_MARGIN_S: positiveInt.default(300),
   /** Client-side rate limit over all processes sharing the Redis (requests per second). */

@@ -1,6 +1,7 @@
 /**
  * `wxsync doctor`: the checks of /readyz (PostgreSQL, schema, Redis, access_token) plus the
- * configuration and Redis' eviction policy, each with what to do when it fails. Exit 0 when
+ * configuration, Redis' eviction policy and today's WeChat API quotas, each with what to do when it
+ * fails (a quota running low is a warning, not a failure). Exit 0 when
  * everything needed is green, 1 otherwise, 2 when the configuration itself is invalid.
  */
 import type { Command } from 'commander';
@@ -8,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { checkReadiness, withTimeout } from '../ops/checks.ts';
 import { safeErrorText } from '../safe-error.ts';
+import { nextQuotaReset, type QuotaRow, quotaReport } from '../wechat/quota.ts';
 import { withOpsDeps } from './ops-context.ts';
 
 export interface DoctorLine {
@@ -63,6 +65,21 @@ function configNotes(config: Config): DoctorLine[] {
   return lines;
 }
 
+/** Below this share of the daily limit a path is a warning: a full sync may not fit any more. */
+const QUOTA_WARN_SHARE = 0.1;
+
+/** One line per API path: what is left of today's quota (a warning when little or none is). */
+export function quotaLines(rows: QuotaRow[], resetAt = nextQuotaReset()): DoctorLine[] {
+  const hint = `counters reset at ${resetAt.toISOString()} (00:00 Beijing); wxsync quota clear <path> spends one of 50 monthly clears`;
+  return rows.map((row) => {
+    if ('error' in row)
+      return { ok: 'warn', name: 'quota', detail: `${row.path}: not reported (${row.error})` };
+    const detail = `${row.path}: ${row.remain.toLocaleString('en-US')} of ${row.dailyLimit.toLocaleString('en-US')} left today`;
+    const low = row.remain <= row.dailyLimit * QUOTA_WARN_SHARE;
+    return low ? { ok: 'warn', name: 'quota', detail, hint } : { ok: true, name: 'quota', detail };
+  });
+}
+
 export function formatDoctor(lines: DoctorLine[]): string {
   const mark = (ok: DoctorLine['ok']) => (ok === true ? 'ok  ' : ok === 'warn' ? 'warn' : 'FAIL');
   return lines
@@ -95,7 +112,21 @@ export async function runDoctor(
       checkReadiness(deps, { timeoutMs: 3_000 }),
       evictionPolicy(deps.redis),
     ]);
-    return { report, eviction };
+    // Quotas need a token: only asked once the token check passed.
+    const tokenOk = report.checks.find((c) => c.name === 'wechat_token')?.ok;
+    const quota: DoctorLine[] = tokenOk
+      ? await withTimeout(quotaReport(deps.wechat), 5_000).then(
+          (rows) => quotaLines(rows),
+          (error: unknown) => [
+            {
+              ok: 'warn' as const,
+              name: 'quota',
+              detail: `could not read the quotas (${safeErrorText(error)})`,
+            },
+          ],
+        )
+      : [];
+    return { report, eviction, quota };
   }, config);
   for (const c of ready.report.checks) {
     lines.push({
@@ -107,6 +138,7 @@ export async function runDoctor(
   }
   const redisOk = ready.report.checks.find((c) => c.name === 'redis')?.ok;
   if (redisOk) lines.push(ready.eviction);
+  lines.push(...ready.quota);
   return { lines, exitCode: ready.report.ok ? 0 : 1 };
 }
 

@@ -12,6 +12,7 @@ import { createDb } from '../db/client.ts';
 import type { Log } from '../logger.ts';
 import { createRedis } from '../redis.ts';
 import { createWeChatClient } from '../wechat/client.ts';
+import { startQuotaGauge } from './quota-gauge.ts';
 import { startWorkerMetrics } from './worker-metrics.ts';
 
 export const startEvents: Starter = (ctx) => {
@@ -34,7 +35,13 @@ export const startEvents: Starter = (ctx) => {
 };
 
 /** Every consumer `wxsync worker` runs, in start order (closed in reverse). */
-export const STARTERS: Starter[] = [startEvents, startSyncWorker, startSyncScheduler, startWorkerMetrics];
+export const STARTERS: Starter[] = [
+  startEvents,
+  startSyncWorker,
+  startSyncScheduler,
+  startWorkerMetrics,
+  startQuotaGauge,
+];
 
 export interface RunningWorkers {
   close(): Promise<void>;

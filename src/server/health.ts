@@ -8,16 +8,20 @@
  */
 import { Hono } from 'hono';
 import type { Config } from '../config.ts';
-import { checkReadiness } from '../ops/checks.ts';
+import { checkReadiness, safeErrorText, withTimeout } from '../ops/checks.ts';
 import type { OpsDeps } from '../ops/deps.ts';
+import { cachedQuotaReport } from '../wechat/quota.ts';
 import { isAuthenticated } from './admin/auth.ts';
 
 export interface HealthDeps extends Pick<OpsDeps, 'db' | 'redis' | 'wechat'> {
   /** Deadline of each readiness check (default 2,000 ms). */
   checkTimeoutMs?: number;
   /** ADMIN_TOKEN: callers presenting it see each failing check's error text. */
-  config?: Pick<Config, 'ADMIN_TOKEN'>;
+  config?: Pick<Config, 'ADMIN_TOKEN'> & Partial<Pick<Config, 'QUEUE_PREFIX'>>;
 }
+
+/** The operator view's quota rows are shared through Redis this long (quota/get is a WeChat call). */
+const QUOTA_MAX_AGE_MS = 60_000;
 
 const startedAt = Date.now();
 
@@ -29,15 +33,33 @@ export function healthRoutes(deps: HealthDeps): Hono {
     const adminToken = deps.config?.ADMIN_TOKEN;
     const operator = adminToken !== undefined && isAuthenticated(c, adminToken);
     c.header('Cache-Control', 'no-store');
+    // Operators also see today's API quotas; anonymous probes never cause a quota/get call.
+    const quota = operator ? await operatorQuota(deps) : undefined;
     return c.json(
       {
         status: report.ok ? 'ok' : 'fail',
         checks: Object.fromEntries(
           report.checks.map(({ name, error, ...rest }) => [name, operator ? { ...rest, error } : rest]),
         ),
+        ...(quota === undefined ? {} : { quota }),
       },
       report.ok ? 200 : 503,
     );
   });
   return app;
+}
+
+async function operatorQuota(deps: HealthDeps): Promise<unknown> {
+  try {
+    const report = await withTimeout(
+      cachedQuotaReport(deps.wechat, deps.redis, {
+        keyPrefix: deps.config?.QUEUE_PREFIX ?? 'wxsync',
+        maxAgeMs: QUOTA_MAX_AGE_MS,
+      }),
+      deps.checkTimeoutMs ?? 2_000,
+    );
+    return { at: report.at.toISOString(), paths: report.rows };
+  } catch (error) {
+    return { error: safeErrorText(error) };
+  }
 }

@@ -192,12 +192,15 @@ export class WeChatClient {
 
   private async request<S extends z.ZodType>(spec: RequestSpec, schema: S): Promise<z.output<S>> {
     let attempt = 0;
+    /** Set once WeChat rejected a token: the next attempt recovers one instead of reading the store. */
+    let rejected: { token: string; error: WeChatApiError } | undefined;
     let tokenRetried = false;
     for (;;) {
       attempt += 1;
       let token: string | undefined;
       try {
-        if (spec.auth) token = await viaRedis(() => this.tokens.get());
+        if (spec.auth) token = await viaRedis(() => this.nextToken(rejected, spec.path));
+        rejected = undefined;
         await viaRedis(() => this.limiter.acquire());
         return await this.exchange(spec, token, schema);
       } catch (error) {
@@ -207,18 +210,11 @@ export class WeChatClient {
           token !== undefined &&
           !tokenRetried
         ) {
-          // WeChat rejected a token we believed valid (fetched elsewhere, expired early): let the
-          // store recover one for the fleet, then try exactly once more with it.
+          // WeChat rejected a token we believed valid (fetched elsewhere, expired early): the next
+          // attempt lets the store recover one for the fleet, then tries exactly once more with it.
+          // A transient failure while recovering is retried like any other (same loop, same budget).
           tokenRetried = true;
-          const failing = token;
-          const fresh = await viaRedis(() => this.tokens.recover(failing));
-          if (fresh === undefined) {
-            this.log.warn(
-              { endpoint: spec.path, errcode: error.errcode, api: this.tokenApi },
-              'wechat rejected the access_token and no other one is available; giving up on this call',
-            );
-            throw error;
-          }
+          rejected = { token, error };
           attempt -= 1;
           this.log.warn(
             { endpoint: spec.path, errcode: error.errcode, api: this.tokenApi },
@@ -238,6 +234,21 @@ export class WeChatClient {
         throw error;
       }
     }
+  }
+
+  /** The token for the next attempt: the stored one, or after a rejection a recovered one (else WeChat's error). */
+  private async nextToken(
+    rejected: { token: string; error: WeChatApiError } | undefined,
+    endpoint: string,
+  ): Promise<string> {
+    if (rejected === undefined) return this.tokens.get();
+    const fresh = await this.tokens.recover(rejected.token);
+    if (fresh !== undefined) return fresh;
+    this.log.warn(
+      { endpoint, errcode: rejected.error.errcode, api: this.tokenApi },
+      'wechat rejected the access_token and no other one is available; giving up on this call',
+    );
+    throw rejected.error;
   }
 
   /**

@@ -57,8 +57,21 @@ describe('wxsync doctor', () => {
     expect(r.stdout).toMatch(/^ok\s+schema/m);
     expect(r.stdout).toMatch(/^ok\s+redis /m);
     expect(r.stdout).toMatch(/^ok\s+wechat_token/m);
+    expect(r.stdout).toMatch(/^ok\s+quota\s+\/cgi-bin\/user\/get: [\d,]+ of 500 left today/m);
     expect(r.stdout).toContain('all required checks passed');
     expect(r.code).toBe(0);
+  });
+
+  it('warns (without failing) about a path whose quota is nearly used up', async () => {
+    h.fake.state.quotas.setUsed({ '/cgi-bin/user/info/batchget': 4_999_999 });
+    try {
+      const r = await wxsync(['doctor']);
+      expect(r.stdout).toMatch(/^warn\s+quota\s+\/cgi-bin\/user\/info\/batchget: 1 of 5,000,000 left today/m);
+      expect(r.stdout).toMatch(/-> counters reset at \d{4}-\d\d-\d\dT16:00:00.000Z \(00:00 Beijing\)/);
+      expect(r.code).toBe(0);
+    } finally {
+      h.fake.state.quotas.setUsed({ '/cgi-bin/user/info/batchget': 0 });
+    }
   });
 
   it('fails with a hint when Redis is unreachable', async () => {
@@ -74,6 +87,48 @@ describe('wxsync doctor', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toMatch(/FAIL\s+config\s+WECHAT_APP_ID: required/);
     expect(r.stdout).not.toContain(h.config.WECHAT_APP_SECRET);
+  });
+});
+
+describe('wxsync quota', () => {
+  it('prints a table of every path wxsync calls: daily limit, used, remaining', async () => {
+    h.fake.state.quotas.setUsed({ '/cgi-bin/user/get': 125 });
+    const r = await wxsync(['quota']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^path\s+daily limit\s+used\s+remaining\s+left$/);
+    expect(r.stdout).toMatch(/^\/cgi-bin\/user\/get\s+500\s+125\s+375\s+75%$/m);
+    expect(r.stdout).toMatch(/^\/cgi-bin\/stable_token\s+500,000\s+\d+\s+[\d,]+\s+100%$/m);
+    expect(r.stdout).toMatch(/^\/cgi-bin\/user\/info\/batchget\s+5,000,000/m);
+    expect(r.stdout).toMatch(/counters reset at .*T16:00:00.000Z \(00:00 Beijing time\)/);
+  });
+
+  it('--json for scripts', async () => {
+    const r = await wxsync(['quota', '--json']);
+    expect(r.code).toBe(0);
+    const body = JSON.parse(r.stdout) as {
+      resetAt: string;
+      paths: { path: string; dailyLimit: number; used: number; remain: number }[];
+    };
+    expect(body.paths.find((p) => p.path === '/cgi-bin/user/get')).toEqual({
+      path: '/cgi-bin/user/get',
+      dailyLimit: 500,
+      used: 125,
+      remain: 375,
+    });
+    expect(body.paths.map((p) => p.path)).toContain('/cgi-bin/tags/members/getblacklist');
+    expect(Date.parse(body.resetAt)).toBeGreaterThan(Date.now());
+  });
+
+  it('quota clear <path> and --all spend WeChat clears', async () => {
+    expect((await wxsync(['quota', 'clear', '/cgi-bin/user/get'])).stdout).toContain('was reset');
+    expect(h.fake.state.quotas.figures('/cgi-bin/user/get')?.used).toBe(0);
+    h.fake.state.quotas.setUsed({ '/cgi-bin/user/info': 7 });
+    expect((await wxsync(['quota', 'clear', '--all'])).code).toBe(0);
+    expect(h.fake.state.quotas.figures('/cgi-bin/user/info')?.used).toBe(0);
+    const bad = await wxsync(['quota', 'clear']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('give either a cgi path');
   });
 });
 

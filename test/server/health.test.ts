@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createRedis } from '../../src/redis.ts';
 import { healthRoutes } from '../../src/server/health.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
-import { type Harness, startHarness } from '../ops/harness.ts';
+import { bearer, type Harness, startHarness } from '../ops/harness.ts';
 import { adminSql, testDatabaseUrl } from '../support/db.ts';
 import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
 
@@ -43,6 +43,19 @@ describe('health', () => {
     expect(body.status).toBe('ok');
     expect(Object.keys(body.checks).sort()).toEqual(['postgres', 'redis', 'schema', 'wechat_token']);
     expect(Object.values(body.checks).every((c) => c.ok)).toBe(true);
+  });
+
+  it('/readyz shows the API quotas to an operator only; anonymous probes never call quota/get', async () => {
+    const before = h.fake.calls.count('quota/get');
+    const anonymous = await readyz(h.app);
+    expect(anonymous.body).not.toHaveProperty('quota');
+    expect(h.fake.calls.count('quota/get')).toBe(before);
+    const operator = await readyz(h.app, { headers: bearer() });
+    const quota = (
+      operator.body as unknown as { quota: { at: string; paths: { path: string; remain: number }[] } }
+    ).quota;
+    expect(quota.paths.find((p) => p.path === '/cgi-bin/user/get')?.remain).toBeGreaterThan(0);
+    expect(h.fake.calls.count('quota/get')).toBeGreaterThan(before);
   });
 
   it('/readyz turns red (503) when Redis stops, and green again when it is back', async () => {

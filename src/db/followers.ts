@@ -137,6 +137,22 @@ interface WriteContext {
   writer: Writer | undefined;
 }
 
+/**
+ * Since 2021-10-20 / 2021-12-27 WeChat keeps these keys but sends empty defaults (`""`, `sex: 0`)
+ * for everyone: such a default never blanks a value stored earlier (peers that let it lost their
+ * data: niefy/wx-api#67, silenceper#537), so it does not move updated_at either. A real value wins.
+ */
+const keptUnlessBlank = (column: string, blank: string) =>
+  Prisma.raw(`coalesce(nullif(EXCLUDED.${column}, ${blank}), f.${column}, EXCLUDED.${column})`);
+const KEPT = {
+  nickname: keptUnlessBlank('nickname', "''"),
+  sex: keptUnlessBlank('sex', '0'),
+  city: keptUnlessBlank('city', "''"),
+  province: keptUnlessBlank('province', "''"),
+  country: keptUnlessBlank('country', "''"),
+  headimgurl: keptUnlessBlank('headimgurl', "''"),
+};
+
 async function upsertFollowing(db: Db, infos: UserInfo[], w: WriteContext): Promise<UpsertResult> {
   const { at, changedAt, fetchedAt } = w;
   const col = <T>(pick: (i: UserInfo) => T) => infos.map(pick);
@@ -162,9 +178,9 @@ async function upsertFollowing(db: Db, infos: UserInfo[], w: WriteContext): Prom
       ) AS t(openid, unionid, nickname, sex, language, city, province, country, headimgurl, subscribe_time,
              remark, groupid, tagid_list, subscribe_scene, qr_scene, qr_scene_str, last_event_id)
       ON CONFLICT (openid) DO UPDATE SET
-        unionid = EXCLUDED.unionid, subscribe = true, nickname = EXCLUDED.nickname, sex = EXCLUDED.sex,
-        language = EXCLUDED.language, city = EXCLUDED.city, province = EXCLUDED.province,
-        country = EXCLUDED.country, headimgurl = EXCLUDED.headimgurl, subscribe_time = EXCLUDED.subscribe_time,
+        unionid = EXCLUDED.unionid, subscribe = true, nickname = ${KEPT.nickname}, sex = ${KEPT.sex},
+        language = EXCLUDED.language, city = ${KEPT.city}, province = ${KEPT.province},
+        country = ${KEPT.country}, headimgurl = ${KEPT.headimgurl}, subscribe_time = EXCLUDED.subscribe_time,
         remark = EXCLUDED.remark, groupid = EXCLUDED.groupid, tagid_list = EXCLUDED.tagid_list,
         subscribe_scene = EXCLUDED.subscribe_scene, qr_scene = EXCLUDED.qr_scene,
         qr_scene_str = EXCLUDED.qr_scene_str, unsubscribed_at = NULL,
@@ -173,8 +189,8 @@ async function upsertFollowing(db: Db, infos: UserInfo[], w: WriteContext): Prom
            f.subscribe_time, f.remark, f.groupid, f.tagid_list, f.subscribe_scene, f.qr_scene, f.qr_scene_str,
            f.unsubscribed_at)
           IS DISTINCT FROM
-          (EXCLUDED.unionid, true, EXCLUDED.nickname, EXCLUDED.sex, EXCLUDED.language, EXCLUDED.city,
-           EXCLUDED.province, EXCLUDED.country, EXCLUDED.headimgurl, EXCLUDED.subscribe_time, EXCLUDED.remark,
+          (EXCLUDED.unionid, true, ${KEPT.nickname}, ${KEPT.sex}, EXCLUDED.language, ${KEPT.city},
+           ${KEPT.province}, ${KEPT.country}, ${KEPT.headimgurl}, EXCLUDED.subscribe_time, EXCLUDED.remark,
            EXCLUDED.groupid, EXCLUDED.tagid_list, EXCLUDED.subscribe_scene, EXCLUDED.qr_scene,
            EXCLUDED.qr_scene_str, NULL::timestamptz)
           THEN EXCLUDED.updated_at ELSE f.updated_at END,

@@ -174,7 +174,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   });
   const platform = fake.state.summary();
   say(
-    `  fake WeChat ${fake.url}: ${n(platform.followers)} followers, ${n(platform.blacklist)} blacklisted, statistics ${platform.statsFrom}..${platform.statsTo} (seed ${options.seed}, ${fake.state.generationMs.toFixed(0)} ms)`,
+    `  fake WeChat ${fake.url}: ${n(platform.followers)} followers, ${n(platform.blacklist)} blacklisted, statistics ${platform.statsFrom}..${platform.statsTo}, ${platform.profiles} profiles (seed ${options.seed}, ${fake.state.generationMs.toFixed(0)} ms)`,
   );
 
   const stops: (() => Promise<void>)[] = [() => fake.close()];

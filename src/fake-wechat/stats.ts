@@ -9,8 +9,12 @@ import type { CpsDailyRow, SettlementEntry, UserCumulateRow, UserSummaryRow } fr
 import { hash32, Rng } from './prng.ts';
 
 const DAY_MS = 86_400_000;
-/** user_source codes WeChat reports (0 other, 1 search, 17 card share, 30 QR code, 43 article menu, 51 after payment, 57 name in article). */
-export const USER_SOURCES = [0, 1, 17, 30, 43, 51, 57];
+/**
+ * user_source codes WeChat reports: 0 other, 1 search, 17 card share, 30 QR code, 43 article menu,
+ * 51 after payment, 57 name in article, 100 WeChat ads, 149 mini program, 161 reposted article,
+ * 200 Channels (视频号), 201 live; 999 stands for a code WeChat adds after our label table.
+ */
+export const USER_SOURCES = [0, 1, 17, 30, 43, 51, 57, 100, 149, 161, 200, 201, 999];
 export const SLOT_IDS = ['SLOT_ID_WEAPP_BANNER', 'SLOT_ID_WEAPP_REWARD_VIDEO', 'SLOT_ID_MP_ARTICLE_BOTTOM'];
 
 /** Days since the epoch of "yesterday" in Beijing time, for a clock value in ms. */

@@ -129,24 +129,13 @@ export class TokenStore {
       const now = this.now();
       if (stored && now < stored.refreshAt) return stored.token;
 
-      const lockValue = randomUUID();
-      const locked = await this.options.redis.set(
-        this.lockKey,
-        lockValue,
-        'PX',
-        this.options.lockTtlMs,
-        'NX',
-      );
-      if (locked === 'OK') {
-        try {
-          // Someone may have refreshed between our read and our lock.
-          const again = await this.read();
-          if (again && this.now() < again.refreshAt) return again.token;
-          return await this.refresh();
-        } finally {
-          await this.options.redis.eval(RELEASE_LOCK, 1, this.lockKey, lockValue);
-        }
-      }
+      const refreshed = await this.underLock(this.lockKey, async () => {
+        // Someone may have refreshed between our read and our lock.
+        const again = await this.read();
+        if (again && this.now() < again.refreshAt) return again.token;
+        return this.refresh();
+      });
+      if (refreshed.held) return refreshed.value;
       // Another process is refreshing. A still-valid token is good enough until it is done.
       if (stored && now < stored.expiresAt) return stored.token;
       if (this.now() > deadline) {
@@ -183,6 +172,21 @@ export class TokenStore {
     return this.forceRefreshOnce(failingToken);
   }
 
+  /** Runs `fn` holding the lock `key` (SET NX PX; released by its holder only), or says another process holds it. */
+  private async underLock<T>(
+    key: string,
+    fn: () => Promise<T>,
+  ): Promise<{ held: true; value: T } | { held: false }> {
+    const lockValue = randomUUID();
+    const locked = await this.options.redis.set(key, lockValue, 'PX', this.options.lockTtlMs, 'NX');
+    if (locked !== 'OK') return { held: false };
+    try {
+      return { held: true, value: await fn() };
+    } finally {
+      await this.options.redis.eval(RELEASE_LOCK, 1, key, lockValue);
+    }
+  }
+
   /** Forced refreshes counted today (Beijing day) by this fleet. */
   async forcedToday(): Promise<number> {
     return Number((await this.options.redis.get(this.forcedDayKey())) ?? 0);
@@ -198,23 +202,12 @@ export class TokenStore {
     for (;;) {
       const stored = await this.read();
       if (stored && stored.token !== failingToken && this.now() < stored.expiresAt) return stored.token;
-      const lockValue = randomUUID();
-      const locked = await this.options.redis.set(
-        this.forceLockKey,
-        lockValue,
-        'PX',
-        this.options.lockTtlMs,
-        'NX',
-      );
-      if (locked === 'OK') {
-        try {
-          const again = await this.read();
-          if (again && again.token !== failingToken && this.now() < again.expiresAt) return again.token;
-          return await this.forcedFetch();
-        } finally {
-          await this.options.redis.eval(RELEASE_LOCK, 1, this.forceLockKey, lockValue);
-        }
-      }
+      const forced = await this.underLock(this.forceLockKey, async () => {
+        const again = await this.read();
+        if (again && again.token !== failingToken && this.now() < again.expiresAt) return again.token;
+        return this.forcedFetch();
+      });
+      if (forced.held) return forced.value;
       if (this.now() > deadline) return undefined;
       await sleep(this.pollMs + Math.floor(Math.random() * this.pollMs));
     }

@@ -65,6 +65,41 @@ describe('upsertFollowers', () => {
     expect(b.subscribeTime).toEqual(new Date(1_700_000_000 * 1000));
   });
 
+  it("never lets WeChat's post-2021 empty defaults blank stored values, and they do not move updated_at", async () => {
+    const rich = {
+      nickname: '老王🐱',
+      sex: 1,
+      city: '广州',
+      province: '广东',
+      country: '中国',
+      headimgurl: 'http://thirdwx.qlogo.cn/x/132',
+    };
+    await upsertFollowers(t.db, [profile('oK', rich)], { syncedAt: t1 });
+    // What user/info sends today: the keys, with "" and sex 0.
+    const blank = { nickname: '', sex: 0, city: '', province: '', country: '', headimgurl: '' };
+    const r = await upsertFollowers(t.db, [profile('oK', blank)], { syncedAt: t2 });
+    expect(r).toEqual({ inserted: 0, changed: 0, unchanged: 1 });
+    const kept = await t.db.follower.findUniqueOrThrow({ where: { openid: 'oK' } });
+    expect(kept).toMatchObject(rich);
+    expect(kept.updatedAt).toEqual(t1);
+    expect(kept.lastSyncedAt).toEqual(t2);
+    // A real new value still wins (and moves updated_at); other fields still follow WeChat.
+    const renamed = await upsertFollowers(
+      t.db,
+      [profile('oK', { ...blank, nickname: '新名字', remark: 'r' })],
+      {
+        syncedAt: t3,
+      },
+    );
+    expect(renamed.changed).toBe(1);
+    const after = await t.db.follower.findUniqueOrThrow({ where: { openid: 'oK' } });
+    expect(after).toMatchObject({ ...rich, nickname: '新名字', remark: 'r' });
+    expect(after.updatedAt).toEqual(t3);
+    // A user first seen with the defaults is stored with them (nothing to keep).
+    await upsertFollowers(t.db, [profile('oL', blank)], { syncedAt: t1 });
+    expect(await t.db.follower.findUniqueOrThrow({ where: { openid: 'oL' } })).toMatchObject(blank);
+  });
+
   it('keeps the last profile of a user who left and flags them once', async () => {
     await upsertFollowers(t.db, [{ subscribe: 0, openid: 'oC' }], { syncedAt: t3 });
     const c = await t.db.follower.findUniqueOrThrow({ where: { openid: 'oC' } });

@@ -263,6 +263,27 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
     }),
   );
 
+  // clear_quota/v2: appid + appsecret instead of an access_token, so it works even when the token
+  // quota itself is gone; shares clear_quota's 10 a month. WeChat takes them as query or form fields.
+  app.post(
+    '/cgi-bin/clear_quota/v2',
+    wechat(
+      'clear_quota',
+      async (c) => {
+        const form = new URLSearchParams(await c.req.text());
+        const appid = c.req.query('appid') ?? form.get('appid');
+        const appsecret = c.req.query('appsecret') ?? form.get('appsecret');
+        if (!appid) return c.json(wechatError(41002));
+        if (appid !== state.options.appId) return c.json(wechatError(40013));
+        if (!appsecret) return c.json(wechatError(41004));
+        if (appsecret !== state.options.appSecret) return c.json(wechatError(40125));
+        if (state.quotas.clearAll() !== true) return c.json(wechatError(48006));
+        return c.json({ errcode: 0, errmsg: 'ok' });
+      },
+      false,
+    ),
+  );
+
   app.get(
     '/cgi-bin/get_api_domain_ip',
     wechat('get_api_domain_ip', (c) =>

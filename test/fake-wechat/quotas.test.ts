@@ -110,6 +110,26 @@ describe('daily quotas', () => {
     expect((await clearPath('/cgi-bin/user/get')).errcode).toBe(0);
   });
 
+  it('clear_quota/v2 takes appid + appsecret (no token needed) and shares the 10 a month', async () => {
+    await admin(wx, 'PUT', '/clock', { now: '2026-05-01T00:00:00Z' });
+    await admin(wx, 'PUT', '/quotas', { used: { '/cgi-bin/token': 2000 } });
+    const v2 = async (fields: Record<string, string>) =>
+      (await (
+        await fetch(`${wx.url}/cgi-bin/clear_quota/v2`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(fields),
+        })
+      ).json()) as { errcode: number };
+    expect((await v2({ appid: CREDS.appId, appsecret: 'x'.repeat(32) })).errcode).toBe(40125);
+    expect((await v2({ appid: CREDS.appId, appsecret: CREDS.appSecret })).errcode).toBe(0);
+    token = await fetchToken(wx); // the token quota is back
+    for (let i = 1; i < 10; i++)
+      expect((await v2({ appid: CREDS.appId, appsecret: CREDS.appSecret })).errcode).toBe(0);
+    expect((await v2({ appid: CREDS.appId, appsecret: CREDS.appSecret })).errcode).toBe(48006);
+    await admin(wx, 'PUT', '/clock', { now: '2026-03-31T16:00:00Z' });
+  });
+
   it('the clock is readable and validated', async () => {
     const now = (await admin(wx, 'GET', '/clock')).body as { now: string };
     expect(now.now.startsWith('2026-03-31T16:00')).toBe(true);

@@ -6,6 +6,8 @@
 import { InputError } from './errors.ts';
 
 const DAY_MS = 86_400_000;
+/** UTC+8 all year. */
+const BEIJING_OFFSET_MS = 8 * 3_600_000;
 const ISO = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Day number (days since 1970-01-01) of a YYYY-MM-DD naming a real day, else undefined. */
@@ -56,6 +58,21 @@ export function beijingDate(at: Date = new Date()): string {
   }).formatToParts(at);
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+/** Day number (days since 1970-01-01) on the Beijing calendar of an epoch-ms instant. */
+export function beijingDayNumber(epochMs: number): number {
+  return Math.floor((epochMs + BEIJING_OFFSET_MS) / DAY_MS);
+}
+
+/** YYYY-MM on the Beijing calendar (monthly allowances such as clear_quota's). */
+export function beijingMonth(epochMs: number): string {
+  return new Date(epochMs + BEIJING_OFFSET_MS).toISOString().slice(0, 7);
+}
+
+/** The next 00:00 Beijing time strictly after `at`: when WeChat's daily API quotas reset. */
+export function nextQuotaReset(at: Date = new Date()): Date {
+  return new Date((beijingDayNumber(at.getTime()) + 1) * DAY_MS - BEIJING_OFFSET_MS);
 }
 
 /** Yesterday on the Beijing calendar: the last day WeChat's T-1 statistics cover. */

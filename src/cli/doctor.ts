@@ -6,10 +6,11 @@
  */
 import type { Command } from 'commander';
 import type { Redis } from 'ioredis';
+import { nextQuotaReset } from '../calendar.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { checkReadiness, withTimeout } from '../ops/checks.ts';
 import { safeErrorText } from '../safe-error.ts';
-import { nextQuotaReset, type QuotaRow, quotaReport } from '../wechat/quota.ts';
+import { type QuotaRow, quotaReport } from '../wechat/quota.ts';
 import { withOpsDeps } from './ops-context.ts';
 
 export interface DoctorLine {

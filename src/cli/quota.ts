@@ -4,8 +4,9 @@
  * clear <path>` / `--all` spend one of WeChat's monthly clears (50 per path, 10 for all).
  */
 import type { Command } from 'commander';
+import { nextQuotaReset } from '../calendar.ts';
 import { InputError } from '../errors.ts';
-import { clearAllQuota, clearApiQuota, nextQuotaReset, type QuotaRow, quotaReport } from '../wechat/quota.ts';
+import { clearAllQuota, clearApiQuota, type QuotaRow, quotaReport } from '../wechat/quota.ts';
 import { printJson, withOpsDeps } from './ops-context.ts';
 
 const num = (n: number) => n.toLocaleString('en-US');

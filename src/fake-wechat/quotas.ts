@@ -6,8 +6,8 @@
  * month) and `openapi/quota/clear` (one path, 50 a month) reset them, as on the real platform.
  */
 import { z } from 'zod';
+import { beijingDayNumber, beijingMonth } from '../calendar.ts';
 import { InputError } from '../errors.ts';
-import { beijingDayNumber, beijingMonth } from '../wechat/beijing.ts';
 
 /** Daily limits WeChat publishes (API_Call_Limits), plus made-up ones for the unpublished paths. */
 export const DEFAULT_DAILY_LIMITS: Readonly<Record<string, number>> = {

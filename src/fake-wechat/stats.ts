@@ -4,7 +4,7 @@
  * and cumulate(yesterday) equals the initial number of followers.
  */
 
-import { beijingDayNumber } from '../wechat/beijing.ts';
+import { beijingDayNumber } from '../calendar.ts';
 import type { CpsDailyRow, SettlementEntry, UserCumulateRow, UserSummaryRow } from '../wechat/schemas.ts';
 import { hash32, Rng } from './prng.ts';
 

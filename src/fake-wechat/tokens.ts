@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { beijingDayNumber } from '../wechat/beijing.ts';
+import { beijingDayNumber } from '../calendar.ts';
 
 export interface TokenStoreOptions {
   ttlS: number;

@@ -8,8 +8,9 @@
  */
 import { Hono } from 'hono';
 import type { Config } from '../config.ts';
-import { checkReadiness, safeErrorText, withTimeout } from '../ops/checks.ts';
+import { checkReadiness, withTimeout } from '../ops/checks.ts';
 import type { OpsDeps } from '../ops/deps.ts';
+import { safeErrorText } from '../safe-error.ts';
 import { cachedQuotaReport } from '../wechat/quota.ts';
 import { isAuthenticated } from './admin/auth.ts';
 

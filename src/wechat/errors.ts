@@ -12,8 +12,9 @@
  * `access_token=` (and `/cgi-bin/token` carries `secret=`), and axios errors embed the full URL,
  * so no axios error is ever attached as a cause or copied into a message.
  */
+
+import { nextQuotaReset } from '../calendar.ts';
 import { WxsyncError } from '../errors.ts';
-import { nextQuotaReset } from './beijing.ts';
 
 /** Replaces the value of every `access_token` / `secret` / `appsecret` in URLs, JSON and free text. */
 export function redact(text: string): string {

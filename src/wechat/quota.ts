@@ -8,8 +8,6 @@ import type { WeChatClient } from './client.ts';
 import { WeChatError } from './errors.ts';
 import { ErrorEnvelope, QuotaGetResponse } from './schemas.ts';
 
-export { beijingDayNumber, beijingMonth, nextQuotaReset } from './beijing.ts';
-
 /**
  * Every cgi path wxsync calls, for `wxsync quota`, doctor and the quota gauge (a bounded label set).
  * The token path depends on WECHAT_TOKEN_API: see `tokenPath`.

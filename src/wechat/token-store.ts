@@ -23,9 +23,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { beijingDayNumber } from '../calendar.ts';
 import type { Log } from '../logger.ts';
 import { forcedTokenRefreshes, tokenRefreshes } from '../metrics.ts';
-import { beijingDayNumber } from './beijing.ts';
 import { WeChatTransportError } from './errors.ts';
 import { sleep } from './util.ts';
 

@@ -1,23 +1,19 @@
 /** Quota client: getApiQuota / report / planning helper / clears against the fake; 45009 as a typed error naming the next reset. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextQuotaReset } from '../../src/calendar.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
-import {
-  batchGetUserInfo,
-  isQuotaExhausted,
-  QuotaExhaustedError,
-  WeChatApiError,
-} from '../../src/wechat/index.ts';
+import { isQuotaExhausted, QuotaExhaustedError, WeChatApiError } from '../../src/wechat/errors.ts';
 import {
   cachedQuotaReport,
   clearAllQuota,
   clearApiQuota,
   getApiQuota,
-  nextQuotaReset,
   quotaPaths,
   quotaReport,
   remainingQuota,
   WECHAT_API_PATHS,
 } from '../../src/wechat/quota.ts';
+import { batchGetUserInfo } from '../../src/wechat/users.ts';
 import { ClientPool, captureLog } from './helpers.ts';
 
 let wx: FakeWeChat;

@@ -7,7 +7,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { registry } from '../../src/metrics.ts';
-import { getApiDomainIp, getUserInfo, WeChatApiError } from '../../src/wechat/index.ts';
+import { WeChatApiError } from '../../src/wechat/errors.ts';
+import { getApiDomainIp } from '../../src/wechat/platform.ts';
+import { getUserInfo } from '../../src/wechat/users.ts';
 import { ClientPool, captureLog } from './helpers.ts';
 
 let wx: FakeWeChat;

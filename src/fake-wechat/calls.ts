@@ -40,6 +40,7 @@ export const CGI_PATHS: Readonly<Record<FakeEndpoint, string | undefined>> = {
   getusercumulate: '/datacube/getusercumulate',
   publisher_cps_general: '/publisher/stat',
   publisher_settlement: '/publisher/stat',
+  'tags/get': '/cgi-bin/tags/get',
 };
 
 export interface CallsSnapshot {

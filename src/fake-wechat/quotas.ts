@@ -25,6 +25,7 @@ export const DEFAULT_DAILY_LIMITS: Readonly<Record<string, number>> = {
   '/datacube/getusersummary': 100_000,
   '/datacube/getusercumulate': 100_000,
   '/publisher/stat': 100_000,
+  '/cgi-bin/tags/get': 100_000,
 };
 
 /** clear_quota may be used 10 times a month, openapi/quota/clear 50 times a month per path. */

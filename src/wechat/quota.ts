@@ -16,6 +16,7 @@ export const WECHAT_API_PATHS = [
   '/cgi-bin/user/get',
   '/cgi-bin/user/info',
   '/cgi-bin/user/info/batchget',
+  '/cgi-bin/tags/get',
   '/cgi-bin/tags/members/getblacklist',
   '/cgi-bin/tags/members/batchblacklist',
   '/cgi-bin/tags/members/batchunblacklist',

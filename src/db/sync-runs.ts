@@ -130,23 +130,20 @@ export async function lastSuccessPerJob(db: Db): Promise<{ job: string; at: numb
     FROM sync_runs WHERE status = 'succeeded' AND finished_at IS NOT NULL GROUP BY job`;
 }
 
-/** The `perJob` newest runs of every job, grouped by job, newest first within a job. */
+/**
+ * The `perJob` newest runs of every job, grouped by job, newest first within a job. The window picks
+ * the ids; the rows come through the model, so every column (and any a migration adds) arrives.
+ */
 export async function lastRunsPerJob(db: Db, perJob: number): Promise<SyncRunRow[]> {
-  const rows = await db.$queryRaw<
-    (Omit<Row, 'startedAt' | 'finishedAt'> & {
-      started_at: Date;
-      finished_at: Date | null;
-    })[]
-  >`
-    SELECT id, job, params, trigger, status::text AS status, started_at, finished_at, counts, error,
-           checkpoint, attempts
-    FROM (SELECT *, row_number() OVER (PARTITION BY job ORDER BY started_at DESC, id DESC) AS n
-          FROM sync_runs) r
-    WHERE n <= ${perJob}
-    ORDER BY job, started_at DESC, id DESC`;
-  return rows.map(({ started_at, finished_at, ...r }) =>
-    toRow({ ...r, startedAt: started_at, finishedAt: finished_at } as Row),
-  );
+  const picked = await db.$queryRaw<{ id: bigint }[]>`
+    SELECT id FROM (
+      SELECT id, row_number() OVER (PARTITION BY job ORDER BY started_at DESC, id DESC) AS n FROM sync_runs
+    ) r WHERE n <= ${perJob}`;
+  const rows = await db.syncRun.findMany({
+    where: { id: { in: picked.map((r) => r.id) } },
+    orderBy: [{ job: 'asc' }, { startedAt: 'desc' }, { id: 'desc' }],
+  });
+  return rows.map(toRow);
 }
 
 /** When the last successful run of `job` ended, null if none has. */

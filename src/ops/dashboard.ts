@@ -21,9 +21,12 @@ import {
   topQrScenes,
 } from '../db/warehouse-views.ts';
 import { InputError } from '../errors.ts';
+import { safeErrorText } from '../safe-error.ts';
 import { rowsWritten } from '../sync/registry.ts';
 import { zonedDay, zonedIso, zonedStartOfDay } from '../time-zone.ts';
 import { ERRCODE_REASONS, ERRCODE_REASONS_ZH } from '../wechat/errors.ts';
+import { cachedQuotaReport } from '../wechat/quota.ts';
+import { withTimeout } from './checks.ts';
 import type { OpsDeps } from './deps.ts';
 import { DATE_RANGE_MAX_DAYS, DateRange, parseInput } from './inputs.ts';
 import { queueDepths } from './queues.ts';
@@ -57,7 +60,8 @@ export interface PanelBase {
   rows: Row[];
 }
 
-type Deps = Pick<OpsDeps, 'db' | 'queues' | 'config'>;
+/** wechat and redis are optional: without them (or when WeChat will not answer) the quota is unavailable. */
+type Deps = Pick<OpsDeps, 'db' | 'queues' | 'config'> & Partial<Pick<OpsDeps, 'wechat' | 'redis'>>;
 
 interface Context {
   deps: Deps;
@@ -500,26 +504,56 @@ export interface QuotaRow extends Row {
   daily_limit: number | null;
   used: number | null;
   remain: number | null;
+  /** Why WeChat did not report this path (null when it did). */
+  error: string | null;
+}
+
+/** The quota rows are shared through Redis this long (quota/get is itself a WeChat call, and quota-bound). */
+const QUOTA_MAX_AGE_MS = 60_000;
+/** The panel waits this long for quota/get, then says the quota is unavailable. */
+const QUOTA_TIMEOUT_MS = 3_000;
+
+async function quota(ctx: Context): Promise<PipesPanel['quota']> {
+  const { wechat, redis, config } = ctx.deps;
+  if (!wechat || !redis) return { available: false, reason: null, at: null, rows: [] };
+  try {
+    const report = await withTimeout(
+      cachedQuotaReport(wechat, redis, { keyPrefix: config.QUEUE_PREFIX, maxAgeMs: QUOTA_MAX_AGE_MS }),
+      QUOTA_TIMEOUT_MS,
+    );
+    const rows: QuotaRow[] = report.rows.map((r) =>
+      'error' in r
+        ? { path: r.path, daily_limit: null, used: null, remain: null, error: r.error }
+        : { path: r.path, daily_limit: r.dailyLimit, used: r.used, remain: r.remain, error: null },
+    );
+    const available = rows.some((r) => r.error === null);
+    return {
+      available,
+      reason: available ? null : (rows.find((r) => r.error)?.error ?? null),
+      at: ctx.iso(report.at),
+      rows,
+    };
+  } catch (error) {
+    return { available: false, reason: safeErrorText(error), at: null, rows: [] };
+  }
 }
 
 export interface PipesPanel extends PanelBase {
   panel: 'pipes';
   queues: Row[];
   /** Remaining WeChat API quota per path, when it could be read. */
-  quota: { available: boolean; reason: string | null; rows: QuotaRow[] };
+  quota: { available: boolean; reason: string | null; at: string | null; rows: QuotaRow[] };
   /** Queue depths could not be read (Redis down): the reason, else null. */
   queues_error: string | null;
 }
 
 async function pipes(ctx: Context): Promise<PipesPanel> {
-  const [runs, queues] = await Promise.all([
+  const [runs, quotaNow, queues] = await Promise.all([
     lastRunsPerJob(ctx.deps.db, RUNS_PER_JOB),
+    quota(ctx),
     queueDepths(ctx.deps.queues).then(
       (q) => ({ ok: true as const, q }),
-      (error: unknown) => ({
-        ok: false as const,
-        error: error instanceof Error ? error.message : String(error),
-      }),
+      (error: unknown) => ({ ok: false as const, error: safeErrorText(error) }),
     ),
   ]);
   const rows: Row[] = runs.map((r) => {
@@ -547,7 +581,7 @@ async function pipes(ctx: Context): Promise<PipesPanel> {
     rows,
     queues: queues.ok ? queues.q : [],
     queues_error: queues.ok ? null : queues.error,
-    quota: { available: false, reason: null, rows: [] },
+    quota: quotaNow,
   };
 }
 
@@ -671,7 +705,10 @@ const definitions = {
         columns: ['queue', 'waiting', 'active', 'delayed', 'failed'],
         rows: (p: PipesPanel) => p.queues,
       },
-      quota: { columns: ['path', 'daily_limit', 'used', 'remain'], rows: (p: PipesPanel) => p.quota.rows },
+      quota: {
+        columns: ['path', 'daily_limit', 'used', 'remain', 'error'],
+        rows: (p: PipesPanel) => p.quota.rows,
+      },
     },
     load: pipes,
   } satisfies PanelDefinition<PipesPanel>,

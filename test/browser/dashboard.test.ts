@@ -331,7 +331,12 @@ describe('operator dashboard in Chromium (seeded warehouse)', () => {
     );
     expect(await text(page, '#runs tr[data-job="blacklist"] .status')).toBe('运行中');
     expect(await text(page, '#queues tr[data-queue="sync"] td[data-col=waiting]')).toBe('1');
-    expect(await text(page, '#quota-unavailable')).toContain('wxsync quota');
+    // The quota left per path, from quota/get (the fake keeps WeChat's published daily limits).
+    expect(await text(page, '#quota tr[data-path="/cgi-bin/user/get"] td[data-col=daily_limit]')).toBe('500');
+    expect(await text(page, '#quota tr[data-path="/cgi-bin/user/get"] td[data-col=remain]')).toBe('500');
+    expect(await text(page, '#quota tr[data-path="/cgi-bin/user/info"] td[data-col=daily_limit]')).toBe(
+      '5,000,000',
+    );
 
     expect(problems).toEqual([]);
     mkdirSync('test-results', { recursive: true });
@@ -504,6 +509,8 @@ describe('operator dashboard in Chromium (live refresh)', () => {
 
 describe('operator dashboard in Chromium (empty database)', () => {
   it('every panel says what fills it and how; no chart, no error', async () => {
+    // WeChat refuses quota/get here (48001, not authorised): the pipes panel says so and goes on.
+    empty.h.fake.faults.set('quota/get', { errcode: 48001, errorRate: 1 });
     const { context, page, problems } = await loggedIn(empty);
     for (const name of PANELS) {
       expect(await page.getAttribute(`#panel-${name}`, 'data-state'), name).toBe('empty');
@@ -512,6 +519,9 @@ describe('operator dashboard in Chromium (empty database)', () => {
     }
     expect(await page.$$('canvas')).toHaveLength(0);
     expect(await text(page, '#panel-growth [data-empty]')).toContain('wxsync sync datacube --from');
+    expect(await text(page, '#quota-unavailable')).toMatch(
+      /^配额数据暂不可用（.*errcode 48001.*）：运行 wxsync quota 查看/,
+    );
     expect(problems).toEqual([]);
     await page.screenshot({ path: 'test-results/dashboard-empty-zh-1280.png', fullPage: true });
     await page.setViewportSize(PHONE);

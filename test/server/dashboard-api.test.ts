@@ -170,6 +170,14 @@ describe('panel routes', () => {
       'publisher',
     ]);
     expect(p.queues).toHaveLength(2);
+    expect(p.quota.available).toBe(true);
+    expect((p.quota as unknown as { rows: Record<string, unknown>[] }).rows).toContainEqual({
+      path: '/cgi-bin/user/get',
+      daily_limit: 500,
+      used: 0,
+      remain: 500,
+      error: null,
+    });
   });
 
   it('every time follows CRON_TIMEZONE (America/New_York: the offset of that date)', async () => {

@@ -161,6 +161,8 @@ const zh = {
   daily_limit: '每日上限',
   used: '已用',
   remain: '剩余',
+  quota_note: '说明',
+  quota_reason: '（{reason}）',
   quota_unavailable: '配额数据暂不可用{reason}：运行 `wxsync quota` 查看，或在公众平台“接口权限”中查询。',
   pipes_empty:
     '还没有运行过同步。运行 `wxsync sync all`；`wxsync worker` 运行时会按计划（CRON_*）每天自动同步。',
@@ -322,6 +324,8 @@ const en: Messages = {
   daily_limit: 'daily limit',
   used: 'used',
   remain: 'left',
+  quota_note: 'note',
+  quota_reason: ' ({reason})',
   quota_unavailable:
     "Quota figures are not available{reason}: run `wxsync quota`, or look them up under 接口权限 in WeChat's console.",
   pipes_empty:

@@ -648,7 +648,11 @@
           el(
             'p',
             { class: 'empty', id: 'quota-unavailable', 'data-empty': true },
-            rich(fill(t.quota_unavailable, { reason: p.quota.reason ? ` (${p.quota.reason})` : '' })),
+            rich(
+              fill(t.quota_unavailable, {
+                reason: p.quota.reason ? fill(t.quota_reason, { reason: p.quota.reason }) : '',
+              }),
+            ),
           ),
         );
       else
@@ -658,11 +662,30 @@
               { key: 'path', label: t.path },
               { key: 'daily_limit', label: t.daily_limit, num: true },
               { key: 'used', label: t.used, num: true },
-              { key: 'remain', label: t.remain, num: true },
+              {
+                key: 'remain',
+                label: t.remain,
+                num: true,
+                render: (r) =>
+                  r.remain === null
+                    ? t.none
+                    : el('span', {
+                        class: r.daily_limit && r.remain / r.daily_limit < 0.1 ? 'neg' : undefined,
+                        text: num(r.remain),
+                      }),
+              },
+              // A path WeChat will not report (not authorised, unknown to quota/get) says why.
+              {
+                key: 'error',
+                label: t.quota_note,
+                cls: 'wrap',
+                render: (r) => (r.error ? el('span', { class: 'muted', text: r.error }) : null),
+              },
             ],
             p.quota.rows,
-            { id: 'quota', rowAttrs: (r) => ({ 'data-path': r.path }) },
+            { id: 'quota', stack: true, rowAttrs: (r) => ({ 'data-path': r.path }) },
           ),
+          asOf(p.quota.at),
         );
       return parts;
     },

@@ -93,6 +93,68 @@ describe('parseWeChatXml', () => {
   });
 });
 
+describe('parseWeChatXml: no DTD or entity declaration takes effect, whatever surrounds it', () => {
+  // Before the parser refused DOCTYPEs itself, a text pre-scan stripped CDATA first: a comment
+  // holding "<![CDATA[" and a later "]]>" hid the DOCTYPE from it, and the entities were expanded.
+  it('refuses a DOCTYPE hidden behind a comment that contains <![CDATA[', () => {
+    const forged = `<!-- <![CDATA[ --><!DOCTYPE xml [<!ENTITY a "oForgedOpenid0000000000000"><!ENTITY lt "LT">]><xml><FromUserName>&a;</FromUserName><B>&lt;</B><C><![CDATA[ ]]></C></xml>`;
+    expect(() => parseWeChatXml(forged)).toThrow(/DOCTYPE and entity declarations are not accepted/);
+  });
+
+  it.each([
+    ['an empty DOCTYPE', '<!DOCTYPE xml><xml><A>1</A></xml>'],
+    [
+      'a DOCTYPE after a PI that mentions one',
+      '<?x <!DOCTYPE ?><!DOCTYPE xml [<!ENTITY a "b">]><xml><A>&a;</A></xml>',
+    ],
+    ['a DOCTYPE inside the root', '<xml><!DOCTYPE x [<!ENTITY a "b">]><A>&a;</A></xml>'],
+    ['a DOCTYPE after the root', '<xml><A>1</A></xml><!DOCTYPE x>'],
+    [
+      'a 10x expansion',
+      `<!DOCTYPE x [<!ENTITY a "${'a'.repeat(100)}">]><xml><A>${'&a;'.repeat(10)}</A></xml>`,
+    ],
+    ['a parameter entity', '<!DOCTYPE x [<!ENTITY % p "<!ENTITY a \'b\'>"> %p;]><xml><A>&a;</A></xml>'],
+    ['an external DTD', '<!DOCTYPE xml SYSTEM "http://127.0.0.1:1/x.dtd"><xml><A>1</A></xml>'],
+  ])('refuses %s', (_name, xml) => {
+    expect(() => parseWeChatXml(xml)).toThrow(/DOCTYPE and entity declarations are not accepted/);
+  });
+
+  it('refuses markup declarations outside a DOCTYPE instead of reading them as fields', () => {
+    expect(() => parseWeChatXml('<xml><!ENTITY a "b"><A>1</A></xml>')).toThrow(XmlError);
+    expect(() => parseWeChatXml('<xml><A>1</A><!ELEMENT x ANY></xml>')).toThrow(XmlError);
+    expect(() => parseWeChatXml('<xml><B><!ATTLIST x y CDATA ""></B></xml>')).toThrow(XmlError);
+    expect(() => parseWeChatXml('<xml><a:FromUserName>o1</a:FromUserName></xml>')).toThrow(XmlError);
+  });
+
+  it('keeps DOCTYPE text that is only text (CDATA, comments)', () => {
+    expect(parseWeChatXml('<!-- <!DOCTYPE x [<!ENTITY a "b">]> --><xml><A>1</A></xml>')).toEqual({ A: '1' });
+    expect(parseWeChatXml('<xml><A><![CDATA[<!DOCTYPE x> &a; &#0;]]></A></xml>')).toEqual({
+      A: '<!DOCTYPE x> &a; &#0;',
+    });
+  });
+
+  it('refuses undeclared entities, bare ampersands and references to characters XML forbids', () => {
+    expect(() => parseWeChatXml('<xml><A>&a;</A></xml>')).toThrow(/undeclared entity/);
+    expect(() => parseWeChatXml('<xml><A>&nbsp;</A></xml>')).toThrow(/undeclared entity/);
+    expect(() => parseWeChatXml('<xml><A>a & b</A></xml>')).toThrow(XmlError);
+    for (const ref of ['&#0;', '&#x0;', '&#1;', '&#x1b;', '&#xFFFE;', '&#x110000;', '&#xD800;']) {
+      expect(() => parseWeChatXml(`<xml><A>${ref}</A></xml>`), ref).toThrow(XmlError);
+    }
+    // XML 1.1 would allow &#1;: the 1.0 rule holds whatever the prolog claims.
+    expect(() => parseWeChatXml('<?xml version="1.1"?><xml><A>&#1;</A></xml>')).toThrow(XmlError);
+  });
+
+  it('still decodes the predefined entities and character references to real characters', () => {
+    expect(parseWeChatXml('<xml><A>&#x4e2d;&#25991;&#9;&lt;&amp;lt;&quot;&apos;&gt;</A></xml>').A).toBe(
+      '中文\t<&lt;"\'>',
+    );
+  });
+
+  it('refuses nesting deeper than WeChat ever sends', () => {
+    expect(() => parseWeChatXml(`<xml>${'<a>'.repeat(20)}x${'</a>'.repeat(20)}</xml>`)).toThrow(XmlError);
+  });
+});
+
 describe('buildXml', () => {
   it('puts strings in CDATA and numbers bare, and parses back', () => {
     const xml = buildXml({ ToUserName: 'o1', CreateTime: 1700000000, MsgType: 'text', Content: 'a ]]> b' });

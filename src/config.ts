@@ -62,6 +62,12 @@ export const ConfigSchema = z.object({
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Which pushes /wx accepts, as set in WeChat's console (消息加解密方式): `plaintext` (明文),
+   * `compatible` (兼容, both, as during a migration) or `safe` (安全, encrypted only). Unset: `safe`
+   * when WECHAT_ENCODING_AES_KEY is set, else `plaintext` (see wxMessageMode).
+   */
+  WX_MESSAGE_MODE: optional(z.enum(['plaintext', 'compatible', 'safe'])),
   /** Pushes whose timestamp is further than this from our clock are refused (replay protection). */
   WX_TIMESTAMP_TOLERANCE_S: positiveInt.default(300),
   WX_BODY_LIMIT_BYTES: positiveInt.default(64 * 1024),
@@ -105,6 +111,23 @@ export const ConfigSchema = z.object({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+
+export type WxMessageMode = 'plaintext' | 'compatible' | 'safe';
+
+/**
+ * The account's message mode: WX_MESSAGE_MODE, or its default. Accepting plaintext beside an AES
+ * key by default would let anyone holding one signed query string post forged plaintext pushes,
+ * so the key alone means `safe`. A mode that needs the key without one is a ConfigError.
+ */
+export function wxMessageMode(
+  config: Pick<Config, 'WX_MESSAGE_MODE' | 'WECHAT_ENCODING_AES_KEY'>,
+): WxMessageMode {
+  const mode = config.WX_MESSAGE_MODE ?? (config.WECHAT_ENCODING_AES_KEY ? 'safe' : 'plaintext');
+  if (mode !== 'plaintext' && !config.WECHAT_ENCODING_AES_KEY) {
+    throw new ConfigError([`WECHAT_ENCODING_AES_KEY: required by WX_MESSAGE_MODE=${mode}`]);
+  }
+  return mode;
+}
 
 /** Thrown for a missing or invalid setting; the message names variables, never values. */
 export class ConfigError extends WxsyncError {

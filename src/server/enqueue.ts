@@ -35,6 +35,7 @@ import {
   singlePushJob,
 } from '../events/jobs.ts';
 import { dedupeKey, type WxMessage } from '../events/message.ts';
+import { SignatureError } from '../wechat/signature.ts';
 
 export interface PushEnqueuerOptions {
   redis: Redis;
@@ -51,9 +52,23 @@ export interface PushEnqueuerOptions {
   maxPushesPerJob?: number;
 }
 
+/**
+ * A claim that must hold for the push to go on: `key` is set to `value` unless it holds another
+ * value already (then the push is refused). /wx claims each signed (timestamp, nonce) with the
+ * body's hash, so a signed query carries one message only, while WeChat's identical retries pass.
+ */
+export interface OnceClaim {
+  key: string;
+  value: string;
+  ttlS: number;
+}
+
 export interface PushEnqueuer {
-  /** True: the push is now in the queue. False: a duplicate (already claimed). Throws UnavailableError. */
-  enqueueOnce(message: WxMessage, receivedAt: Date): Promise<boolean>;
+  /**
+   * True: the push is now in the queue. False: a duplicate (already claimed). Throws
+   * UnavailableError (Redis), or SignatureError when `once` is held for another value.
+   */
+  enqueueOnce(message: WxMessage, receivedAt: Date, once?: OnceClaim): Promise<boolean>;
 }
 
 interface Waiting {
@@ -152,17 +167,35 @@ export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
   /** Writes in flight in this process, by dedupe key: a concurrent copy of the push waits for its original. */
   const inFlight = new Map<string, Promise<void>>();
 
+  /** Gives a claim back (best effort: a PENDING claim expires on its own). */
+  const release = (redisKey: string) =>
+    redis.del(redisKey).then(
+      () => undefined,
+      () => undefined,
+    );
+
   return {
-    async enqueueOnce(message, receivedAt) {
+    async enqueueOnce(message, receivedAt, once) {
       const key = dedupeKey(message);
       const redisKey = dedupePrefix + key;
-      let previous: string | null;
-      try {
-        // SET NX GET (Redis >= 7): claims the push, or says what claim is already there. Bounded
-        // by the request connection's command timeout (no timer of our own per push).
-        previous = await redis.set(redisKey, PENDING, 'EX', pendingTtlS, 'NX', 'GET');
-      } catch (error) {
-        throw unavailable(error, 'Redis');
+      // SET NX GET (Redis >= 7): claims the push, or says what claim is already there. Bounded by
+      // the request connection's command timeout (no timer of our own per push). The `once` claim
+      // is issued in the same tick: auto-pipelining sends both in one write, one round trip.
+      const [claimed, guarded] = await Promise.allSettled([
+        redis.set(redisKey, PENDING, 'EX', pendingTtlS, 'NX', 'GET'),
+        once ? redis.set(once.key, once.value, 'EX', once.ttlS, 'NX', 'GET') : null,
+      ]);
+      if (claimed.status === 'rejected') throw unavailable(claimed.reason, 'Redis');
+      if (guarded.status === 'rejected') {
+        if (claimed.value === null) await release(redisKey);
+        throw unavailable(guarded.reason, 'Redis');
+      }
+      const previous = claimed.value;
+      const holder = guarded.value;
+      if (once && holder !== null && holder !== once.value) {
+        // A replayed signed query with another body. The dedupe claim just taken is given back.
+        if (previous === null) await release(redisKey);
+        throw new SignatureError('this signed query was already used for another message');
       }
       if (previous === QUEUED) return false;
       if (previous !== null) {
@@ -179,7 +212,7 @@ export function createPushEnqueuer(options: PushEnqueuerOptions): PushEnqueuer {
           await submit(key, { message, receivedAt: receivedAt.toISOString() });
         } catch (error) {
           // Release the claim so WeChat's retry can enqueue it; losing the push would be worse.
-          await redis.del(redisKey).catch(() => undefined);
+          await release(redisKey);
           throw error;
         }
       })();

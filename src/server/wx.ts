@@ -10,11 +10,11 @@
  *      no WeChat API call and no database write here, so the answer leaves well inside WeChat's
  *      5 s budget.
  */
-import { randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import { type Context, Hono } from 'hono';
 import type { Redis } from 'ioredis';
-import { type Config, ConfigError } from '../config.ts';
+import { type Config, type WxMessageMode, wxMessageMode } from '../config.ts';
 import { formatIssues, InputError, WxsyncError } from '../errors.ts';
 import { WxMessage } from '../events/message.ts';
 import type { Log } from '../logger.ts';
@@ -36,14 +36,40 @@ export interface WxDeps {
   eventsQueue: Queue;
 }
 
-type WxEnv = { Variables: RequestLogVariables & { wxMode: WxMode } };
+type WxEnv = { Variables: RequestLogVariables & { wxMode: WxMode; signed: SignedQuery } };
+/** How one request is encrypted: `encrypt_type` absent/raw, or aes. */
 type WxMode = 'plaintext' | 'aes';
+
+/** The verified (timestamp, nonce) of a request: its signature is a function of the two. */
+interface SignedQuery {
+  timestamp: string;
+  nonce: string;
+}
 
 export class UnsupportedMediaTypeError extends WxsyncError {
   readonly status = 415;
   readonly retryable = false;
   readonly code = 'unsupported_media_type';
 }
+
+/** A push in a mode the account does not use (WX_MESSAGE_MODE): 400, WeChat never sends one. */
+export class WrongModeError extends WxsyncError {
+  readonly status = 400;
+  readonly retryable = false;
+  readonly code = 'wrong_mode';
+}
+
+const ACCEPTS: Record<WxMessageMode, ReadonlySet<WxMode>> = {
+  plaintext: new Set(['plaintext']),
+  compatible: new Set(['plaintext', 'aes']),
+  safe: new Set(['aes']),
+};
+
+/** WeChat's nonces are digits; SDK test tools send letters too. Bounded: it becomes a Redis key. */
+const NONCE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** The claim value of a (timestamp, nonce) used by a GET verification (never a body hash). */
+const VERIFICATION = 'get';
 
 /**
  * Content types a push may carry. WeChat sends text/xml; application/xml and text/plain are
@@ -63,10 +89,21 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
   const { config } = deps;
   const token = config.WECHAT_TOKEN;
+  const accountMode = wxMessageMode(config);
   const crypto =
     config.WECHAT_ENCODING_AES_KEY === undefined
       ? undefined
       : new WeChatCrypto(config.WECHAT_ENCODING_AES_KEY, config.WECHAT_APP_ID);
+  const toleranceS = config.WX_TIMESTAMP_TOLERANCE_S;
+  /**
+   * One message per signed query. A signature is sha1(token, timestamp, nonce): the pair is the
+   * identity of the signed triple (keying on the signature text too would let a forger mint new
+   * triples by changing its hex case). The pair is claimed with the body's hash for as long as the
+   * timestamp is acceptable (both sides of the window, plus clock skew between our processes).
+   */
+  const signedPrefix = `${config.QUEUE_PREFIX}:wx-signed:`;
+  const signedTtlS = 2 * toleranceS + 60;
+  const signedKey = (q: SignedQuery) => `${signedPrefix}${q.timestamp}:${q.nonce}`;
   /**
    * Three guards against WeChat's retries becoming two applied events: a Redis SET NX window per
    * push (outlives the job's completion and removal), deterministic job ids, and the unique key
@@ -82,12 +119,24 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
   });
   const app = new Hono<WxEnv>();
 
-  app.get('/', (c) => {
-    const { signature, timestamp, nonce, echostr } = c.req.query();
-    if (!signature || !timestamp || !nonce || echostr === undefined) {
+  app.get('/', async (c) => {
+    const { signature, echostr } = c.req.query();
+    if (!signature || echostr === undefined)
       throw new InputError('missing signature, timestamp, nonce or echostr');
+    const signed = signedPair(c);
+    if (!signatureMatches(signature, token, signed.timestamp, signed.nonce)) {
+      throw new SignatureError('invalid signature');
     }
-    if (!signatureMatches(signature, token, timestamp, nonce)) throw new SignatureError('invalid signature');
+    checkFreshness(signed.timestamp, toleranceS);
+    // A verification URL (often logged by proxies) must not become a push: its pair is claimed for
+    // verification. Best effort: while Redis is down no push is accepted anyway, and the echo
+    // proves only that we hold the token.
+    const used = await deps.redis
+      .set(signedKey(signed), VERIFICATION, 'EX', signedTtlS, 'NX', 'GET')
+      .catch(() => null);
+    if (used !== null && used !== VERIFICATION) {
+      throw new SignatureError('this signed query was already used for a push');
+    }
     return c.text(echostr);
   });
 
@@ -104,7 +153,16 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
     '/',
     // 1. The query string: signature (and its freshness) before anything else.
     async (c, next) => {
-      c.set('wxMode', verifyPushQuery(c, token, config.WX_TIMESTAMP_TOLERANCE_S));
+      const { mode, signed } = verifyPushQuery(c, token, toleranceS);
+      if (!ACCEPTS[accountMode].has(mode)) {
+        throw new WrongModeError(
+          accountMode === 'safe'
+            ? 'this account takes encrypted (safe-mode) pushes only'
+            : 'this account takes plaintext pushes only (no EncodingAESKey in use)',
+        );
+      }
+      c.set('wxMode', mode);
+      c.set('signed', signed);
       checkContentType(c.req.header('content-type'));
       await next();
     },
@@ -121,7 +179,11 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
       }
       const message = readMessage(c, mode, xml);
       const receivedAt = new Date();
-      const fresh = await enqueueOnce(message, receivedAt);
+      const fresh = await enqueueOnce(message, receivedAt, {
+        key: signedKey(c.get('signed')),
+        value: hash('sha1', bytes),
+        ttlS: signedTtlS,
+      });
       wxEvents.inc({ result: fresh ? 'accepted' : 'duplicate', reason: '', msg_type: message.MsgType });
       // Counted above; a line per push only at debug (see the access log in app.ts).
       if (deps.log.isLevelEnabled('debug')) {
@@ -138,11 +200,8 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
   function readMessage(c: Context<WxEnv>, mode: WxMode, xml: string): WxMessage {
     let fields = parseWeChatXml(xml);
     if (mode === 'aes') {
-      if (crypto === undefined) {
-        throw new ConfigError([
-          'WECHAT_ENCODING_AES_KEY: required to accept safe-mode (encrypt_type=aes) pushes',
-        ]);
-      }
+      // wxMessageMode refuses every mode that accepts aes pushes without a key: a bug if reached.
+      if (crypto === undefined) throw new Error('an aes push reached readMessage without a key');
       const encrypted = fields.Encrypt;
       if (!encrypted) throw new InputError('safe-mode push without <Encrypt>');
       const msgSignature = c.req.query('msg_signature') ?? '';
@@ -182,15 +241,33 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
   return app;
 }
 
-/** Checks the push's query string; returns the mode. Throws 400 (malformed) or 401 (forged, stale). */
-export function verifyPushQuery(c: Context, token: string, toleranceS: number, now = Date.now()): WxMode {
-  const {
-    signature,
-    timestamp,
-    nonce,
-    encrypt_type: encryptType,
-    msg_signature: msgSignature,
-  } = c.req.query();
+/** The query's timestamp and nonce, well-formed (400 otherwise); not yet authenticated. */
+function signedPair(c: Context): SignedQuery {
+  const { timestamp, nonce } = c.req.query();
+  if (!timestamp || !nonce) throw new InputError('missing timestamp or nonce');
+  if (!/^\d{1,12}$/.test(timestamp)) throw new InputError('timestamp must be unix seconds');
+  if (!NONCE.test(nonce)) throw new InputError('nonce must be 1-64 letters or digits');
+  return { timestamp, nonce };
+}
+
+/** 401 for a timestamp outside the window: an old signed query (or echo) is not good forever. */
+function checkFreshness(timestamp: string, toleranceS: number, now = Date.now()): void {
+  if (Math.abs(Math.floor(now / 1000) - Number(timestamp)) > toleranceS) {
+    throw new SignatureError('stale timestamp (check the server clock)');
+  }
+}
+
+/**
+ * Checks the push's query string; returns the request's mode and its (timestamp, nonce). Throws
+ * 400 (malformed) or 401 (forged, stale).
+ */
+function verifyPushQuery(
+  c: Context,
+  token: string,
+  toleranceS: number,
+  now = Date.now(),
+): { mode: WxMode; signed: SignedQuery } {
+  const { signature, encrypt_type: encryptType, msg_signature: msgSignature } = c.req.query();
   const mode: WxMode | undefined =
     encryptType === undefined || encryptType === '' || encryptType === 'raw'
       ? 'plaintext'
@@ -198,17 +275,14 @@ export function verifyPushQuery(c: Context, token: string, toleranceS: number, n
         ? 'aes'
         : undefined;
   if (mode === undefined) throw new InputError('unknown encrypt_type');
-  if (!timestamp || !nonce) throw new InputError('missing timestamp or nonce');
-  if (!/^\d{1,12}$/.test(timestamp)) throw new InputError('timestamp must be unix seconds');
+  const { timestamp, nonce } = signedPair(c);
   if (mode === 'plaintext' && !signature) throw new SignatureError('missing signature');
   if (mode === 'aes' && !msgSignature) throw new SignatureError('missing msg_signature');
   // `signature` also comes with safe-mode pushes; when present it is checked there too.
   if (signature && !signatureMatches(signature, token, timestamp, nonce))
     throw new SignatureError('invalid signature');
-  if (Math.abs(Math.floor(now / 1000) - Number(timestamp)) > toleranceS) {
-    throw new SignatureError('stale timestamp (check the server clock)');
-  }
-  return mode;
+  checkFreshness(timestamp, toleranceS, now);
+  return { mode, signed: { timestamp, nonce } };
 }
 
 function checkContentType(header: string | undefined): void {

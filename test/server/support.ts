@@ -9,11 +9,17 @@ import { TEST_WECHAT } from '../support/env.ts';
 export const TOKEN = TEST_WECHAT.WECHAT_TOKEN;
 export const crypto = new WeChatCrypto(TEST_WECHAT.WECHAT_ENCODING_AES_KEY, TEST_WECHAT.WECHAT_APP_ID);
 
+/**
+ * A valid configuration for in-process apps. The account is in compatible mode (both plaintext
+ * and safe-mode pushes accepted) so one app serves every kind of push; the mode rules themselves
+ * are tested with apps that set WX_MESSAGE_MODE (or leave it to its default).
+ */
 export function testConfig(overrides: Record<string, string> = {}) {
   return loadConfig({
     ...TEST_WECHAT,
     DATABASE_URL: 'postgresql://root@127.0.0.1:5432/unused',
     LOG_LEVEL: 'silent',
+    WX_MESSAGE_MODE: 'compatible',
     ...overrides,
   });
 }

@@ -90,6 +90,29 @@ describe('GET /wx (server verification)', () => {
     expect(body.length).toBeLessThan(100);
   });
 
+  it('refuses a stale or future timestamp (401): an old verification URL does not echo forever', async () => {
+    for (const timestamp of [nowS() - 301, nowS() + 301, 1]) {
+      const { query } = plainQuery({ timestamp });
+      const res = await app.request(`/wx?${query}&echostr=OLD-ECHO`);
+      expect(res.status).toBe(401);
+      expect(await res.text()).not.toContain('OLD-ECHO');
+    }
+  });
+
+  it('refuses a malformed timestamp or nonce (400)', async () => {
+    const timestamp = String(nowS());
+    for (const [ts, nonce] of [
+      ['12ab', '1'],
+      [timestamp, 'x'.repeat(65)],
+      [timestamp, 'a b'],
+    ] as const) {
+      const signature = sha1Signature(TOKEN, ts, nonce);
+      const q = new URLSearchParams({ signature, timestamp: ts, nonce, echostr: 'e' });
+      expect((await app.request(`/wx?${q}`)).status).toBe(400);
+      expect((await post(app, q.toString(), subscribeXml('o-bad-query'))).status).toBe(400);
+    }
+  });
+
   it('refuses missing parameters with 400', async () => {
     const res = await app.request('/wx?echostr=ECHO-SECRET-42&timestamp=1');
     expect(res.status).toBe(400);
@@ -215,18 +238,113 @@ describe('POST /wx (safe and compatible mode)', () => {
     expect(await pushCount()).toBe(0);
   });
 
-  it('refuses a safe-mode push when no EncodingAESKey is configured (500, config problem)', async () => {
+  it('refuses a safe-mode push when no EncodingAESKey is configured (400: plaintext account, not a 500)', async () => {
     const plainOnly = createApp({
-      config: testConfig({ QUEUE_PREFIX: prefix, WECHAT_ENCODING_AES_KEY: '' }),
+      config: testConfig({ QUEUE_PREFIX: prefix, WECHAT_ENCODING_AES_KEY: '', WX_MESSAGE_MODE: '' }),
       log,
       redis,
       eventsQueue: queue,
     });
     const { query, body } = aesPush(subscribeXml('o-nokey'));
     const res = await post(plainOnly, query, body);
-    expect(res.status).toBe(500);
-    expect(await res.text()).not.toMatch(/abcdefghijklmnopqrstuvwxyz/);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(/plaintext pushes only/);
     expect(await pushCount()).toBe(0);
+  });
+});
+
+describe('message mode (WX_MESSAGE_MODE) and one message per signed query', () => {
+  const appFor = (overrides: Record<string, string>) =>
+    createApp({ config: testConfig({ QUEUE_PREFIX: prefix, ...overrides }), log, redis, eventsQueue: queue });
+
+  it('defaults to safe when the AES key is set: a plaintext push is refused (400), an encrypted one accepted', async () => {
+    const safe = appFor({ WX_MESSAGE_MODE: '' });
+    const plain = await post(safe, plainQuery().query, subscribeXml('o-mode-safe'));
+    expect(plain.status).toBe(400);
+    expect(await plain.text()).toMatch(/encrypted \(safe-mode\) pushes only/);
+    expect(await pushCount()).toBe(0);
+    const { query, body } = aesPush(subscribeXml('o-mode-safe'));
+    expect((await post(safe, query, body)).status).toBe(200);
+    expect(await pushCount()).toBe(1);
+  });
+
+  it('a captured safe-mode URL cannot carry a forged plaintext push, in safe mode or after use in compatible mode', async () => {
+    const { query, body } = aesPush(subscribeXml('o-victim'));
+    const stripped = query.replace(/&encrypt_type=aes/, '').replace(/&msg_signature=[0-9a-f]+/, '');
+    const forged = subscribeXml('o-victim', { Event: 'unsubscribe' });
+    expect((await post(appFor({ WX_MESSAGE_MODE: 'safe' }), stripped, forged)).status).toBe(400);
+    // Compatible mode takes plaintext too: the signed (timestamp, nonce) is spent on the real push.
+    expect((await post(app, query, body)).status).toBe(200);
+    const replay = await post(app, stripped, forged);
+    expect(replay.status).toBe(401);
+    expect(await replay.text()).toMatch(/already used/);
+    expect((await messages()).map((m) => m.Event)).toEqual(['subscribe']);
+  });
+
+  it('plaintext mode refuses encrypted pushes; compatible and safe need the AES key (config error at start)', async () => {
+    const plain = appFor({ WX_MESSAGE_MODE: 'plaintext' });
+    const { query, body } = aesPush(subscribeXml('o-mode-plain'));
+    expect((await post(plain, query, body)).status).toBe(400);
+    expect((await post(plain, plainQuery().query, subscribeXml('o-mode-plain'))).status).toBe(200);
+    for (const mode of ['compatible', 'safe']) {
+      expect(() => appFor({ WX_MESSAGE_MODE: mode, WECHAT_ENCODING_AES_KEY: '' })).toThrow(
+        /WECHAT_ENCODING_AES_KEY: required by WX_MESSAGE_MODE/,
+      );
+    }
+  });
+
+  it('one signed query carries one message: a second body is refused (401), the same body is a duplicate', async () => {
+    const { query } = plainQuery();
+    const first = subscribeXml('o-replay-1');
+    expect((await post(app, query, first)).status).toBe(200);
+    // The same message again (a network duplicate) dedupes as WeChat's retries do.
+    const again = await post(app, query, first);
+    expect(again.status).toBe(200);
+    expect(await again.text()).toBe('success');
+    for (const other of [
+      subscribeXml('o-replay-1', { Event: 'unsubscribe' }),
+      subscribeXml('o-replay-2'),
+      textXml('o-replay-3', '77', 'forged'),
+    ]) {
+      const res = await post(app, query, other);
+      expect(res.status).toBe(401);
+    }
+    expect((await messages()).map((m) => m.FromUserName)).toEqual(['o-replay-1']);
+  });
+
+  it('a replay refused leaves the forged push unclaimed: its real delivery is accepted later', async () => {
+    const { query } = plainQuery();
+    expect((await post(app, query, subscribeXml('o-first'))).status).toBe(200);
+    const real = subscribeXml('o-second');
+    expect((await post(app, query, real)).status).toBe(401);
+    expect((await post(app, plainQuery().query, real)).status).toBe(200);
+    expect(await pushCount()).toBe(2);
+  });
+
+  it('varying the hex case of the signature does not make a new signed query', async () => {
+    const { query } = plainQuery();
+    expect((await post(app, query, subscribeXml('o-case-1'))).status).toBe(200);
+    const upper = query.replace(
+      /signature=([0-9a-f]+)/,
+      (_m, hex: string) => `signature=${hex.toUpperCase()}`,
+    );
+    expect((await post(app, upper, subscribeXml('o-case-2'))).status).toBe(401);
+    expect(await pushCount()).toBe(1);
+  });
+
+  it('a GET verification URL cannot be turned into a push', async () => {
+    const { query } = plainQuery();
+    expect((await app.request(`/wx?${query}&echostr=e1`)).status).toBe(200);
+    expect((await post(app, query, subscribeXml('o-from-get'))).status).toBe(401);
+    // The console may press "submit" twice: the same verification answers again.
+    expect((await app.request(`/wx?${query}&echostr=e1`)).status).toBe(200);
+    expect(await pushCount()).toBe(0);
+  });
+
+  it('a push URL cannot be replayed as a GET verification either', async () => {
+    const { query } = plainQuery();
+    expect((await post(app, query, subscribeXml('o-then-get'))).status).toBe(200);
+    expect((await app.request(`/wx?${query}&echostr=e2`)).status).toBe(401);
   });
 });
 

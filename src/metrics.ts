@@ -1,11 +1,23 @@
 /**
  * Every Prometheus metric wxsync exposes, in one place (served on /metrics). Modules import the
  * metric they move; nothing else registers metrics. Labels are bounded sets (routes, endpoints,
- * errcodes, reasons), never openids or tokens.
+ * errcodes, reasons), never openids or tokens: values from outside go through boundedLabel.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
+
+/** The label value for anything outside a label's known set. */
+export const OTHER_LABEL = 'other';
+
+/**
+ * `value` if it is one of `known`, else `other`. Every label whose value comes from outside our
+ * code (a pushed MsgType, WeChat's errcode, a job name read from Redis or sync_runs) goes through
+ * this: each new value is a new time series, kept in memory forever and printed on every scrape.
+ */
+export function boundedLabel(value: string, known: ReadonlySet<string>): string {
+  return known.has(value) ? value : OTHER_LABEL;
+}
 collectDefaultMetrics({ register: registry, prefix: 'wxsync_' });
 
 export const httpRequests = new Counter({

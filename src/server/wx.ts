@@ -16,9 +16,9 @@ import { type Context, Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import { type Config, type WxMessageMode, wxMessageMode } from '../config.ts';
 import { formatIssues, InputError, WxsyncError } from '../errors.ts';
-import { WxMessage } from '../events/message.ts';
+import { KNOWN_MSG_TYPES, WxMessage } from '../events/message.ts';
 import type { Log } from '../logger.ts';
-import { wxEvents } from '../metrics.ts';
+import { boundedLabel, wxEvents } from '../metrics.ts';
 import { REQUEST_COMMAND_TIMEOUT_MS } from '../redis.ts';
 import { encryptedReply, WeChatCrypto } from '../wechat/crypto.ts';
 import { SignatureError, signatureMatches } from '../wechat/signature.ts';
@@ -184,7 +184,11 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
         value: hash('sha1', bytes),
         ttlS: signedTtlS,
       });
-      wxEvents.inc({ result: fresh ? 'accepted' : 'duplicate', reason: '', msg_type: message.MsgType });
+      wxEvents.inc({
+        result: fresh ? 'accepted' : 'duplicate',
+        reason: '',
+        msg_type: boundedLabel(message.MsgType, KNOWN_MSG_TYPES),
+      });
       // Counted above; a line per push only at debug (see the access log in app.ts).
       if (deps.log.isLevelEnabled('debug')) {
         requestLog(c, deps.log).debug(

@@ -22,9 +22,10 @@ import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import { errorMessage, formatIssues, UnavailableError, WxsyncError } from '../errors.ts';
 import type { Log } from '../logger.ts';
-import { wechatCallDuration, wechatCalls } from '../metrics.ts';
+import { boundedLabel, wechatCallDuration, wechatCalls } from '../metrics.ts';
 import {
   apiError,
+  LABELLED_ERRCODES,
   redact,
   WeChatApiError,
   type WeChatError,
@@ -311,7 +312,7 @@ export class WeChatClient {
       outcome = '0';
       return parsed;
     } catch (error) {
-      if (error instanceof WeChatApiError) outcome = String(error.errcode);
+      if (error instanceof WeChatApiError) outcome = boundedLabel(String(error.errcode), LABELLED_ERRCODES);
       else if (error instanceof WeChatTransportError) outcome = error.label;
       else if (error instanceof WeChatResponseError) outcome = 'bad_response';
       throw error;

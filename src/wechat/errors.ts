@@ -76,6 +76,13 @@ export const ERRCODE_REASONS_ZH: Readonly<Record<number, string>> = {
   61501: '日期范围错误（最多 7 天，且不晚于昨天）',
 };
 
+/** The errcodes counted under their own metric label; any other is `other` (WeChat's errcode is input). */
+export const LABELLED_ERRCODES: ReadonlySet<string> = new Set(
+  [0, ...Object.keys(ERRCODE_REASONS).map(Number), ...TRANSIENT_ERRCODES, ...TOKEN_INVALID_ERRCODES].map(
+    String,
+  ),
+);
+
 /** Errcodes that fail every later call of the account the same way (no point trying other chunks). */
 export const ACCOUNT_WIDE_ERRCODES: ReadonlySet<number> = new Set([40013, 40125, 40164, 45009, 48001]);
 

@@ -15,34 +15,42 @@ import { applyPushes } from '../../jobs/events/apply.ts';
 import { PushBatcher } from '../../jobs/events/batcher.ts';
 import { type EventJobDeps, processEventJob, run } from '../../jobs/events/processor.ts';
 import { batchPushJob, EVENT_BATCH_JOB, EVENT_JOB, type EventJobSpec } from '../../src/events/jobs.ts';
-import { dedupeKey, eventName, WxMessage } from '../../src/events/message.ts';
+import {
+  CREATE_TIME_MAX_S,
+  dedupeKey,
+  EVENT_KEY_MAX,
+  eventName,
+  FIELD_MAX,
+  FIELDS_MAX,
+  WxMessage,
+} from '../../src/events/message.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
-import { eventProfilesLeftOut } from '../../src/metrics.ts';
+import { eventProfilesLeftOut, jobDuration } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
 import { testConfig } from '../server/support.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 
-const base = { FromUserName: 'o-1', CreateTime: '1700000000', MsgType: 'event', Event: 'subscribe' };
+const base = { FromUserName: 'o-first', CreateTime: '1700000000', MsgType: 'event', Event: 'subscribe' };
 
 describe('dedupeKey / eventName', () => {
   it('is stable for the same event and differs on each identifying field', () => {
     const key = dedupeKey(WxMessage.parse(base));
     expect(key).toMatch(/^[0-9a-f]{40}$/);
     expect(dedupeKey(WxMessage.parse({ ...base, ToUserName: 'gh_x' }))).toBe(key);
-    expect(dedupeKey(WxMessage.parse({ ...base, FromUserName: 'o-2' }))).not.toBe(key);
+    expect(dedupeKey(WxMessage.parse({ ...base, FromUserName: 'o-second' }))).not.toBe(key);
     expect(dedupeKey(WxMessage.parse({ ...base, CreateTime: '1700000001' }))).not.toBe(key);
     expect(dedupeKey(WxMessage.parse({ ...base, Event: 'unsubscribe' }))).not.toBe(key);
     expect(dedupeKey(WxMessage.parse({ ...base, EventKey: 'qrscene_1' }))).not.toBe(key);
   });
 
   it('keys messages by sender + MsgId (MsgId alone has collided in practice)', () => {
-    const text = { FromUserName: 'o-1', CreateTime: '1', MsgType: 'text', MsgId: '9223372036854775807' };
+    const text = { FromUserName: 'o-first', CreateTime: '1', MsgType: 'text', MsgId: '9223372036854775807' };
     const key = dedupeKey(WxMessage.parse(text));
     expect(dedupeKey(WxMessage.parse({ ...text, CreateTime: '2' }))).toBe(key);
-    expect(dedupeKey(WxMessage.parse({ ...text, FromUserName: 'o-2' }))).not.toBe(key);
+    expect(dedupeKey(WxMessage.parse({ ...text, FromUserName: 'o-second' }))).not.toBe(key);
   });
 
   it('names events by Event and messages by MsgType', () => {
@@ -131,6 +139,53 @@ describe.each([
     expect(row?.processedAt).not.toBeNull();
   });
 
+  it('stores every push the /wx schema accepts at its limits (PostgreSQL and the unique index take them)', async () => {
+    const openid = `o${'x'.repeat(63)}`;
+    // 4-byte characters: the longest EventKey in UTF-8 bytes, inside the btree row limit.
+    const eventKey = '😀'.repeat(EVENT_KEY_MAX / 2);
+    const longest = {
+      ...base,
+      FromUserName: openid,
+      ToUserName: 'g'.repeat(64),
+      CreateTime: String(CREATE_TIME_MAX_S),
+      Event: 'E'.repeat(64),
+      EventKey: eventKey,
+      MsgId: '9'.repeat(24),
+      Content: `tab\tnewline\n${'中'.repeat(FIELD_MAX - 12)}`,
+      ...Object.fromEntries(Array.from({ length: FIELDS_MAX - 8 }, (_, i) => [`Extra${i}`, 'v'])),
+    };
+    expect(Object.keys(longest)).toHaveLength(FIELDS_MAX);
+    expect(await run({ payload: payloadFor(longest), deps })).toBe('recorded');
+    const [row] = await tdb.db.followerEvent.findMany({ where: { openid } });
+    expect(row?.eventKey).toBe(eventKey);
+    expect(row?.createTime.toISOString()).toBe('9999-12-31T23:59:59.000Z');
+    const oldest = { ...base, FromUserName: openid, CreateTime: '1', Event: 'LOCATION' };
+    expect(await run({ payload: payloadFor(oldest), deps })).toBe('recorded');
+  });
+
+  it('refuses what PostgreSQL would refuse, before any write', () => {
+    const bad: Array<Record<string, string>> = [
+      { ...base, Content: 'nul\u0000byte' },
+      { ...base, EventKey: 'bell\u0007' },
+      { ...base, Content: 'lone \ud800 surrogate' },
+      { ...base, CreateTime: String(CREATE_TIME_MAX_S + 1) },
+      { ...base, CreateTime: '0' },
+      { ...base, CreateTime: '-1' },
+      { ...base, CreateTime: '1.5' },
+      { ...base, EventKey: 'k'.repeat(EVENT_KEY_MAX + 1) },
+      { ...base, Content: 'c'.repeat(FIELD_MAX + 1) },
+      { ...base, FromUserName: '<script>alert(1)</script>' },
+      { ...base, FromUserName: `o'"quoted"` },
+      { ...base, FromUserName: 'o'.repeat(128) },
+      { ...base, MsgType: 'a b' },
+      { ...base, Event: 'x'.repeat(65) },
+      { ...base, ...Object.fromEntries(Array.from({ length: FIELDS_MAX }, (_, i) => [`F${i}`, 'v'])) },
+    ];
+    for (const message of bad) {
+      expect(WxMessage.safeParse(message).success, JSON.stringify(message).slice(0, 80)).toBe(false);
+    }
+  });
+
   it('keeps two menu clicks of one second as two rows, and send reports apart by MsgID', async () => {
     const openid = 'o-two-clicks';
     const click = (key: string) =>
@@ -155,6 +210,16 @@ describe.each([
     await expect(processEventJob(bad, deps)).rejects.toBeInstanceOf(UnrecoverableError);
     const unknown = { name: 'other', data: payloadFor(base) } as unknown as Job;
     await expect(processEventJob(unknown, deps)).rejects.toBeInstanceOf(UnrecoverableError);
+  });
+
+  it('labels job durations with our job names only: a name read from Redis makes no new series', async () => {
+    const names = [...Array(20)].map((_, i) => `stray-${i}-${randomBytes(3).toString('hex')}`);
+    for (const name of names) {
+      await processEventJob({ name, data: payloadFor(base) } as unknown as Job, deps).catch(() => undefined);
+    }
+    const labelled = new Set((await jobDuration.get()).values.map((v) => String(v.labels.name)));
+    for (const name of names) expect(labelled.has(name)).toBe(false);
+    expect(labelled.has('other')).toBe(true);
   });
 
   it('rethrows a transient WeChat error as is (BullMQ retries) and a permanent one as UnrecoverableError', async () => {
@@ -258,7 +323,7 @@ describe.each([
   });
 
   it('gives a batch a job id derived from its pushes (a replayed write is one job)', () => {
-    const p = [payloadFor(base), payloadFor({ ...base, FromUserName: 'o-2' })];
+    const p = [payloadFor(base), payloadFor({ ...base, FromUserName: 'o-second' })];
     const keys = p.map((x) => dedupeKey(x.message));
     const id = batchPushJob(p, keys).opts.jobId;
     expect(id).toMatch(/^wxb-[0-9a-f]{40}$/);

@@ -425,6 +425,49 @@ describe('hostile input: each refused with its 4xx, nothing enqueued, service go
           ]),
         ),
     ],
+    // Poison: pushes PostgreSQL would refuse (before: answered success, then failed in the worker 8 times).
+    [
+      'a NUL byte in a field',
+      400,
+      () => post(app, plainQuery().query, subscribeXml('o-hostile', { EventKey: 'a\u0000b' })),
+    ],
+    [
+      'a control character reference',
+      400,
+      () => post(app, plainQuery().query, valid().replace('</xml>', '<K>&#1;</K></xml>')),
+    ],
+    [
+      'CreateTime past year 9999',
+      400,
+      () => post(app, plainQuery().query, subscribeXml('o-hostile', { CreateTime: 253402300800 })),
+    ],
+    [
+      'CreateTime of 12 nines',
+      400,
+      () => post(app, plainQuery().query, subscribeXml('o-hostile', { CreateTime: 999999999999 })),
+    ],
+    [
+      'a negative CreateTime',
+      400,
+      () => post(app, plainQuery().query, subscribeXml('o-hostile', { CreateTime: '-5' })),
+    ],
+    [
+      'a 20 KB EventKey',
+      400,
+      () => post(app, plainQuery().query, subscribeXml('o-hostile', { EventKey: 'k'.repeat(20_000) })),
+    ],
+    [
+      'FromUserName <script>',
+      400,
+      () => post(app, plainQuery().query, subscribeXml('<script>alert(1)</script>')),
+    ],
+    ['FromUserName with quotes', 400, () => post(app, plainQuery().query, subscribeXml(`o"'quoted'"`))],
+    ['a 128-character FromUserName', 400, () => post(app, plainQuery().query, subscribeXml('o'.repeat(128)))],
+    [
+      'an unknown MsgType that is no word',
+      400,
+      () => post(app, plainQuery().query, subscribeXml('o-hostile', { MsgType: 'x y' })),
+    ],
     ['unknown encrypt_type', 400, () => post(app, `${plainQuery().query}&encrypt_type=rot13`, valid())],
   ];
 
@@ -446,6 +489,25 @@ describe('hostile input: each refused with its 4xx, nothing enqueued, service go
     const ok = await post(app, plainQuery().query, valid());
     expect(ok.status).toBe(200);
     expect(await pushCount()).toBe(1);
+  });
+});
+
+describe('metrics labels stay bounded', () => {
+  it('counts pushes of unknown MsgTypes as msg_type="other": 200 new types make no new series', async () => {
+    const types = [...Array(200)].map((_, i) => `t${i}x${randomBytes(3).toString('hex')}`);
+    for (const [i, type] of types.entries()) {
+      const res = await post(
+        app,
+        plainQuery().query,
+        textXml('o-types', String(5000 + i), 'x').replaceAll('text', type),
+      );
+      expect(res.status).toBe(200);
+    }
+    const values = (await wxEvents.get()).values;
+    const labels = new Set(values.map((v) => String(v.labels.msg_type)));
+    for (const type of types) expect(labels.has(type)).toBe(false);
+    const other = values.find((v) => v.labels.msg_type === 'other' && v.labels.result === 'accepted');
+    expect(other?.value).toBeGreaterThanOrEqual(200);
   });
 });
 

@@ -358,6 +358,21 @@ describe('wiring', () => {
     expect(await value('http_502')).toBe(bad + 3);
   });
 
+  it('counts errcodes it knows under their number and every other one as "other" (bounded labels)', async () => {
+    const labels = async () =>
+      (await wechatCalls.get()).values
+        .filter((v) => v.labels.endpoint === '/cgi-bin/get_api_domain_ip')
+        .map((v) => String(v.labels.errcode));
+    for (const errcode of [48001, 12345, 67890, 99999]) {
+      wx.faults.set('get_api_domain_ip', { errcode, errorRate: 1 });
+      await getApiDomainIp(client).catch(() => undefined);
+    }
+    const seen = await labels();
+    expect(seen).toContain('48001');
+    expect(seen).toContain('other');
+    for (const unknown of ['12345', '67890', '99999']) expect(seen).not.toContain(unknown);
+  });
+
   it('a Redis outage is an UnavailableError (503, retryable), not a raw ioredis error', async () => {
     const down = new Redis('redis://127.0.0.1:1', {
       lazyConnect: true,

@@ -8,9 +8,15 @@ import { errorMessage } from '../../errors.ts';
 import { lastSuccessfulRun, registry } from '../../metrics.ts';
 import type { OpsDeps } from '../../ops/deps.ts';
 import { refreshQueueDepthGauges } from '../../ops/queues.ts';
+import { SYNC_JOB_NAMES } from '../../sync/registry.ts';
+
+const KNOWN_JOBS: ReadonlySet<string> = new Set(SYNC_JOB_NAMES);
 
 export async function refreshLastSuccessGauges(deps: Pick<OpsDeps, 'db'>): Promise<void> {
-  for (const row of await lastSuccessPerJob(deps.db)) lastSuccessfulRun.set({ job: row.job }, row.at);
+  // Only the jobs wxsync defines: a stray row (another tool writing sync_runs) makes no new series.
+  for (const row of await lastSuccessPerJob(deps.db)) {
+    if (KNOWN_JOBS.has(row.job)) lastSuccessfulRun.set({ job: row.job }, row.at);
+  }
 }
 
 export async function metricsText(

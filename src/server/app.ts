@@ -35,6 +35,21 @@ export interface AppOptions {
   mount?: Array<[path: string, app: Hono<any, any, any>]>;
 }
 
+/**
+ * Headers every answer carries, errors and 404s included (set here, after the route, so no route
+ * can forget them). nosniff: no browser reads an echoed `echostr` or an error text as HTML. The
+ * operator area also refuses framing (clickjacking of its buttons), sends no Referer (its URLs carry
+ * date ranges and openids) and is not cached unless a route says otherwise (its assets do).
+ */
+function secureHeaders(headers: Headers, path: string): void {
+  headers.set('X-Content-Type-Options', 'nosniff');
+  if (wantsText(path)) return;
+  headers.set('X-Frame-Options', 'DENY');
+  headers.set('Referrer-Policy', 'no-referrer');
+  headers.set('Cross-Origin-Resource-Policy', 'same-origin');
+  if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
+}
+
 /** /wx answers plain text (WeChat and its console read it); everything else JSON. */
 const wantsText = (path: string) => path === '/wx' || path.startsWith('/wx/');
 
@@ -45,6 +60,7 @@ export function createApp(deps: AppDeps, options: AppOptions = {}): Hono<AppEnv>
   app.use(async (c, next) => {
     const started = performance.now();
     await next();
+    secureHeaders(c.res.headers, c.req.path);
     const status = c.res.status;
     // The matched route pattern, not the URL: a bounded label set (openids live in query strings).
     const route = status === 404 && c.req.routePath === '/*' ? 'unmatched' : c.req.routePath;

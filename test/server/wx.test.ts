@@ -80,6 +80,21 @@ describe('GET /wx (server verification)', () => {
     expect(res.headers.get('x-request-id')).toBeTruthy();
   });
 
+  it('sends X-Content-Type-Options: nosniff on every answer (echo, refusals, pushes, 404)', async () => {
+    const { query } = plainQuery();
+    const answers = [
+      await app.request(`/wx?${query}&echostr=${encodeURIComponent('<script>alert(1)</script>')}`),
+      await app.request(`/wx?${plainQuery({ token: 'forger' }).query}&echostr=e`),
+      await app.request('/wx?echostr=e'),
+      await post(app, plainQuery().query, subscribeXml('o-nosniff')),
+      await post(app, plainQuery().query, '<xml>'),
+      await app.request('/wx/nothing-here'),
+      await app.request('/nothing-here'),
+    ];
+    for (const res of answers)
+      expect(res.headers.get('x-content-type-options'), String(res.status)).toBe('nosniff');
+  });
+
   it('refuses a wrong signature with 401 and never echoes', async () => {
     const { query } = plainQuery({ token: 'someoneelse' });
     const res = await app.request(`/wx?${query}&echostr=ECHO-SECRET-42`);

@@ -22,10 +22,14 @@ export function configOf(env: SyncTestEnv, extra: Record<string, string> = {}): 
   return loadConfig(env.childEnv(extra) as Record<string, string>);
 }
 
-/** Child-process environment for `wxsync serve` / `wxsync worker` in this suite. */
+/**
+ * Child-process environment for `wxsync serve` / `wxsync worker` in this suite. The fake platform
+ * pushes in plaintext here while the AES key is set (safe mode by default): compatible mode.
+ */
 export function chaosChildEnv(env: SyncTestEnv, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env.childEnv({
     ...TEST_WECHAT,
+    WX_MESSAGE_MODE: 'compatible',
     HOST: '127.0.0.1',
     PORT: '0',
     ADMIN_TOKEN: '',

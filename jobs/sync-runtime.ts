@@ -21,7 +21,7 @@ export interface SyncRuntime {
 
 export function openSyncRuntime(config: Config, log: Log): SyncRuntime {
   const db = createDb(config.DATABASE_URL, { poolSize: Math.max(4, config.SYNC_BATCH_CONCURRENCY + 2) });
-  const redis = createRedis(config.REDIS_URL, 'service', 'wxsync-sync');
+  const redis = createRedis(config.REDIS_URL, 'service', 'wxsync-sync', log);
   const wechat = createWeChatClient(config, { redis, log });
   return {
     deps: { db, redis, log, wechat, config },
@@ -53,7 +53,7 @@ export function startSyncScheduler(ctx: WorkerContext): Started & { scheduler?: 
     ctx.log.info('sync scheduler disabled (SCHEDULER_ENABLED=false)');
     return { name: 'sync-scheduler', async close() {} };
   }
-  const queue: Queue = openQueue(QUEUE_NAMES.sync, ctx.serviceRedis, ctx.config.QUEUE_PREFIX);
+  const queue: Queue = openQueue(QUEUE_NAMES.sync, ctx.serviceRedis, ctx.config.QUEUE_PREFIX, {}, ctx.log);
   const scheduler = startScheduler({ config: ctx.config, queue, log: ctx.log });
   return {
     name: 'sync-scheduler',

@@ -26,17 +26,31 @@ const REDACT = [
   '*.headers.authorization',
   'req.headers.cookie',
   '*.headers.cookie',
+  // ioredis errors carry the failed command: AUTH's arguments are the user and password.
+  'command.args',
+  'err.command.args',
+  '*.command.args',
+  '*.err.command.args',
+  // axios errors carry the request: /cgi-bin/token's URL holds the AppSecret.
+  'config.url',
+  'err.config',
+  '*.config.url',
 ];
 
 /** JSON lines by default; readable lines when a person watches a terminal. */
-export function createLogger(level = 'info', options: { pretty?: boolean; name?: string } = {}): Log {
+export function createLogger(
+  level = 'info',
+  options: { pretty?: boolean; name?: string; stderr?: boolean } = {},
+): Log {
   const pretty = options.pretty ?? (process.stdout.isTTY === true && process.env.CI === undefined);
-  return pino({
+  const settings = {
     level,
     name: options.name ?? 'wxsync',
     redact: { paths: REDACT, censor: '[redacted]' },
     transport: pretty
       ? { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } }
       : undefined,
-  });
+  };
+  // A command's own output owns stdout: its incidental log lines go to stderr.
+  return options.stderr && !pretty ? pino(settings, pino.destination(2)) : pino(settings);
 }

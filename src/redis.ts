@@ -1,4 +1,7 @@
+import type { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
+import { createLogger, type Log } from './logger.ts';
+import { safeErrorText } from './ops/checks.ts';
 
 /**
  * Redis connections by role (BullMQ's production guide):
@@ -16,7 +19,47 @@ export type RedisRole = 'worker' | 'request' | 'service';
  */
 export const REQUEST_COMMAND_TIMEOUT_MS = 2000;
 
-export function createRedis(url: string, role: RedisRole, name = `wxsync-${role}`): Redis {
+/** Fallback for callers that pass no logger (tests, one-off tools): errors still go through pino. */
+let fallbackLog: Log | undefined;
+
+/** How often one emitter's repeated error is logged again (a Redis that refuses us retries every second). */
+const ERROR_LOG_EVERY_MS = 30_000;
+
+/**
+ * Attaches the one error listener every Redis connection and BullMQ object (Queue, QueueEvents,
+ * Worker) must have. Without one, ioredis prints "Unhandled error event" and BullMQ's QueueBase
+ * falls back to console.error(err): both print the whole error object, whose `command.args` holds
+ * the AUTH user and password when Redis refuses them. Here only the message is logged, through
+ * pino, with secrets and URL credentials blanked; a repeated message is logged every 30 s with a count.
+ */
+export function watchErrors(emitter: EventEmitter, what: string, log?: Log): void {
+  let last = '';
+  let lastAt = 0;
+  let repeats = 0;
+  emitter.on('error', (error: unknown) => {
+    const text = safeErrorText(error);
+    const now = Date.now();
+    if (text === last && now - lastAt < ERROR_LOG_EVERY_MS) {
+      repeats++;
+      return;
+    }
+    fallbackLog ??= log
+      ? undefined
+      : createLogger(process.env.LOG_LEVEL ?? 'warn', { pretty: false, stderr: true });
+    (log ?? fallbackLog!).warn({ err: text, repeats }, `${what} error`);
+    last = text;
+    lastAt = now;
+    repeats = 0;
+  });
+}
+
+export function createRedis(url: string, role: RedisRole, name = `wxsync-${role}`, log?: Log): Redis {
+  const redis = connect(url, role, name);
+  watchErrors(redis, `redis connection ${name}`, log);
+  return redis;
+}
+
+function connect(url: string, role: RedisRole, name: string): Redis {
   const common = { connectionName: name, lazyConnect: false };
   switch (role) {
     case 'worker':

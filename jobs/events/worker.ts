@@ -37,7 +37,7 @@ export function startEventWorker(
 ): EventWorker {
   const log = deps.log.child({ queue: QUEUE_NAMES.events });
   // Failed pushes of a batch go back to the same queue, prefix and connection as the batch came from.
-  const producer = openQueue(QUEUE_NAMES.events, deps.connection, deps.prefix);
+  const producer = openQueue(QUEUE_NAMES.events, deps.connection, deps.prefix, {}, log);
   const requeue = (jobs: EventJobSpec[]) => producer.addBulk(jobs);
   const batcher =
     deps.batcher ??

@@ -23,22 +23,19 @@ export interface RunningServer {
 /** Builds every dependency once, mounts /wx and the operator routes, and listens. */
 export async function startServer(config: Config, log: Log): Promise<RunningServer> {
   // /wx's connection fails fast (503 while Redis is down); the operator routes use a patient one.
-  const requestRedis = createRedis(config.REDIS_URL, 'request', 'wxsync-serve-request');
+  const requestRedis = createRedis(config.REDIS_URL, 'request', 'wxsync-serve-request', log);
   // The events queue gets its own fail-fast connection: ioredis copies BullMQ's Lua scripts into
   // every auto-pipeline built on a connection, which cost the dedupe claims ~4% of /wx's CPU.
-  const queueRedis = createRedis(config.REDIS_URL, 'request', 'wxsync-serve-queue');
-  const serviceRedis = createRedis(config.REDIS_URL, 'service', 'wxsync-serve-service');
-  for (const redis of [requestRedis, queueRedis, serviceRedis]) {
-    redis.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
-  }
+  const queueRedis = createRedis(config.REDIS_URL, 'request', 'wxsync-serve-queue', log);
+  const serviceRedis = createRedis(config.REDIS_URL, 'service', 'wxsync-serve-service', log);
   const ready = await Promise.all([redisReady(requestRedis), redisReady(queueRedis)]);
   if (!ready.every(Boolean)) {
     log.warn('Redis is not reachable yet: /wx answers 503 until it is (WeChat retries)');
   }
   const db = createDb(config.DATABASE_URL);
   const wechat = createWeChatClient(config, { redis: serviceRedis, log });
-  const eventsQueue = openQueue(QUEUE_NAMES.events, queueRedis, config.QUEUE_PREFIX);
-  const syncQueue = openQueue(QUEUE_NAMES.sync, serviceRedis, config.QUEUE_PREFIX);
+  const eventsQueue = openQueue(QUEUE_NAMES.events, queueRedis, config.QUEUE_PREFIX, {}, log);
+  const syncQueue = openQueue(QUEUE_NAMES.sync, serviceRedis, config.QUEUE_PREFIX, {}, log);
   const app = createApp(
     { config, log, redis: requestRedis, eventsQueue },
     {

@@ -15,7 +15,7 @@ export const startWorkerMetrics: Starter = async (ctx): Promise<Started> => {
   const port = ctx.config.WORKER_METRICS_PORT;
   if (port === undefined) return { name: 'metrics', close: async () => undefined };
   const queues = [QUEUE_NAMES.events, QUEUE_NAMES.sync].map((name) =>
-    openQueue(name, ctx.serviceRedis, ctx.config.QUEUE_PREFIX),
+    openQueue(name, ctx.serviceRedis, ctx.config.QUEUE_PREFIX, {}, ctx.log),
   );
   const app = new Hono<AppEnv>();
   app.onError(errorHandler(ctx.log));

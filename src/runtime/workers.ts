@@ -52,11 +52,8 @@ export async function startWorkers(
   log: Log,
   opts: { concurrency?: number; starters?: Starter[] } = {},
 ): Promise<RunningWorkers> {
-  const workerRedis = createRedis(config.REDIS_URL, 'worker', 'wxsync-worker');
-  const serviceRedis = createRedis(config.REDIS_URL, 'service', 'wxsync-worker-service');
-  for (const redis of [workerRedis, serviceRedis]) {
-    redis.on('error', (error) => log.warn({ err: error.message }, 'redis connection error'));
-  }
+  const workerRedis = createRedis(config.REDIS_URL, 'worker', 'wxsync-worker', log);
+  const serviceRedis = createRedis(config.REDIS_URL, 'service', 'wxsync-worker-service', log);
   const db = createDb(config.DATABASE_URL);
   const wechat = createWeChatClient(config, { redis: serviceRedis, log });
   const ctx: WorkerContext = {

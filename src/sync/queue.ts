@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { type Job, type Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_NAMES, safeJobId } from '../queues.ts';
+import { watchErrors } from '../redis.ts';
 import { parsePayload, type SyncProgress, type SyncResult } from './contract.ts';
 import { findContract, type SyncJobName } from './registry.ts';
 
@@ -72,7 +73,9 @@ export async function followSyncJob(
 ): Promise<SyncResult> {
   // QueueEvents blocks on its connection: it needs its own, with maxRetriesPerRequest: null.
   const blocking = connection.duplicate({ maxRetriesPerRequest: null });
+  watchErrors(blocking, 'redis connection (progress)');
   const events = new QueueEvents(QUEUE_NAMES.sync, { connection: blocking, prefix });
+  watchErrors(events, 'queue events sync');
   const id = job.id;
   const listener = ({ jobId, data }: { jobId: string; data: unknown }) => {
     if (jobId === id && typeof data === 'object' && data !== null) onProgress(data as SyncProgress);

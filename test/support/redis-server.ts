@@ -23,6 +23,8 @@ export interface RedisServerOptions {
    * SIGKILL, so a test that kills Redis judges wxsync, not Redis' one-second fsync window.
    */
   aofDir?: string;
+  /** `requirepass`: clients must AUTH with it (a wrong one is refused with WRONGPASS). */
+  password?: string;
 }
 
 /** Starts redis-server on `port` and resolves once it accepts connections. */
@@ -43,6 +45,7 @@ export async function startRedis(port: number, options: RedisServerOptions = {})
       '--maxmemory-policy',
       'noeviction',
       ...persistence,
+      ...(options.password ? ['--requirepass', options.password] : []),
     ],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );

@@ -12,7 +12,7 @@ import { checkReadiness, withTimeout } from '../ops/checks.ts';
 import type { OpsDeps } from '../ops/deps.ts';
 import { safeErrorText } from '../safe-error.ts';
 import { cachedQuotaReport } from '../wechat/quota.ts';
-import { isAuthenticated } from './admin/auth.ts';
+import { hasAdminBearer } from './admin/auth.ts';
 
 export interface HealthDeps extends Pick<OpsDeps, 'db' | 'redis' | 'wechat'> {
   /** Deadline of each readiness check (default 2,000 ms). */
@@ -32,7 +32,7 @@ export function healthRoutes(deps: HealthDeps): Hono {
   app.get('/readyz', async (c) => {
     const report = await checkReadiness(deps, { timeoutMs: deps.checkTimeoutMs });
     const adminToken = deps.config?.ADMIN_TOKEN;
-    const operator = adminToken !== undefined && isAuthenticated(c, adminToken);
+    const operator = adminToken !== undefined && hasAdminBearer(c, adminToken);
     c.header('Cache-Control', 'no-store');
     // Operators also see today's API quotas; anonymous probes never cause a quota/get call.
     const quota = operator ? await operatorQuota(deps) : undefined;

@@ -19,7 +19,7 @@ const syncQueue = () => h.queues.find((q) => q.name === 'sync')!;
 const post = (path: string, body?: unknown) =>
   h.app.request(path, {
     method: 'POST',
-    headers: body === undefined ? bearer() : jsonHeaders(),
+    headers: jsonHeaders(),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 

@@ -43,7 +43,8 @@ const routes = (): { method: string; path: string; body?: unknown; ok: number[] 
 const send = (method: string, path: string, headers: Record<string, string>, body?: unknown) =>
   h.app.request(path, {
     method,
-    headers: body === undefined ? headers : { ...headers, 'Content-Type': 'application/json' },
+    // Write requests say JSON even without a body (the admin API requires the content type).
+    headers: method === 'GET' ? headers : { ...headers, 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 
@@ -110,6 +111,127 @@ describe('admin authentication', () => {
     const tampered = `${session.slice(0, -2)}xx`;
     const refused = await h.app.request('/admin/api/growth', { headers: { Cookie: tampered } });
     expect(refused.status).toBe(401);
+  });
+});
+
+async function login(): Promise<string> {
+  const res = await h.app.request('/admin/login', {
+    method: 'POST',
+    body: new URLSearchParams({ token: ADMIN_TOKEN }),
+  });
+  expect(res.status).toBe(303);
+  return res.headers.get('set-cookie')!.split(';')[0]!;
+}
+
+describe('sessions and cross-site requests', () => {
+  it('logout revokes the session: the cookie (and any copy of it) stops working at once', async () => {
+    const session = await login();
+    const other = await login();
+    expect((await h.app.request('/admin/api/dashboard', { headers: { Cookie: session } })).status).toBe(200);
+    const out = await h.app.request('/admin/logout', { method: 'POST', headers: { Cookie: session } });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
+    // A copy kept from before the logout is refused too (the server remembers the revocation).
+    expect((await h.app.request('/admin/api/dashboard', { headers: { Cookie: session } })).status).toBe(401);
+    expect(
+      (await h.app.request('/admin/', { headers: { Cookie: session, Accept: 'text/html' } })).status,
+    ).toBe(401);
+    // Another browser's session is untouched.
+    expect((await h.app.request('/admin/api/dashboard', { headers: { Cookie: other } })).status).toBe(200);
+  });
+
+  it('refuses state-changing requests from another site (Origin, Sec-Fetch-Site), with the cookie or the bearer', async () => {
+    const session = await login();
+    const body = JSON.stringify({ openids: [someOpenid()] });
+    const post = (headers: Record<string, string>) =>
+      h.app.request('/admin/blacklist', {
+        method: 'POST',
+        body,
+        headers: { 'Content-Type': 'application/json', ...headers },
+      });
+    for (const auth of [{ Cookie: session }, bearer()]) {
+      for (const foreign of [
+        { Origin: 'https://evil.example' },
+        { Origin: 'null' },
+        { Origin: 'http://localhost.evil.example' },
+        { 'Sec-Fetch-Site': 'cross-site' },
+        { 'Sec-Fetch-Site': 'same-site' },
+        { 'Sec-Fetch-Site': 'cross-site', Origin: 'http://localhost' },
+      ]) {
+        const res = await post({ ...auth, ...foreign });
+        expect(res.status, JSON.stringify(foreign)).toBe(403);
+      }
+    }
+    const sameOrigin = await post({
+      Cookie: session,
+      Origin: 'http://localhost',
+      'Sec-Fetch-Site': 'same-origin',
+    });
+    expect(sameOrigin.status).toBe(200);
+    // A cross-site logout or login is refused as well.
+    const logout = await h.app.request('/admin/logout', {
+      method: 'POST',
+      headers: { Cookie: session, 'Sec-Fetch-Site': 'cross-site' },
+    });
+    expect(logout.status).toBe(403);
+    const forcedLogin = await h.app.request('/admin/login', {
+      method: 'POST',
+      body: new URLSearchParams({ token: ADMIN_TOKEN }),
+      headers: { Origin: 'https://evil.example' },
+    });
+    expect(forcedLogin.status).toBe(403);
+  });
+
+  it('requires exactly application/json on write routes, even with an empty body', async () => {
+    const trigger = (type?: string) =>
+      h.app.request('/admin/sync/blacklist', {
+        method: 'POST',
+        headers: { ...bearer(), ...(type ? { 'Content-Type': type } : {}) },
+      });
+    for (const type of [
+      undefined,
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/json-seq',
+      'application/jsonp',
+      'multipart/form-data; boundary=x',
+    ]) {
+      const res = await trigger(type);
+      expect(res.status, String(type)).toBe(400);
+      expect(((await res.json()) as { message: string }).message).toMatch(/Content-Type: application\/json/);
+    }
+    expect((await trigger('application/json')).status).toBe(202);
+    expect((await trigger('Application/JSON; charset=utf-8')).status).toBe(202);
+    const retry = await h.app.request('/admin/runs/999999/retry', { method: 'POST', headers: bearer() });
+    expect(retry.status).toBe(400);
+  });
+
+  it('looks assets up by own name only: prototype keys and paths are 404', async () => {
+    for (const name of [
+      'constructor',
+      '__proto__',
+      'toString',
+      'hasOwnProperty',
+      'valueOf',
+      '..%2fpackage.json',
+      'chart.umd.js%00',
+    ]) {
+      const res = await h.app.request(`/admin/assets/${name}`, { headers: bearer() });
+      expect(res.status, name).toBe(404);
+    }
+    expect((await h.app.request('/admin/assets/dashboard.js', { headers: bearer() })).status).toBe(200);
+  });
+
+  it('sends security headers on admin answers: nosniff, no framing, no Referer, no caching of data', async () => {
+    for (const path of ['/admin/api/dashboard', '/admin/blacklist', '/admin/nothing', '/admin/']) {
+      const res = await h.app.request(path, { headers: bearer() });
+      expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(res.headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(res.headers.get('cache-control'), path).toMatch(/no-store/);
+    }
+    const login = await h.app.request('/admin/login');
+    expect(login.headers.get('x-frame-options')).toBe('DENY');
   });
 });
 
@@ -347,7 +469,7 @@ describe('account utilities', () => {
     const openid = h.fake.state.followerOpenids()[5]!;
     const first = await h.app.request(`/admin/users/${openid}/refresh`, {
       method: 'POST',
-      headers: bearer(),
+      headers: jsonHeaders(),
     });
     expect(first.status).toBe(200);
     expect(((await first.json()) as { result: unknown }).result).toEqual({
@@ -358,7 +480,7 @@ describe('account utilities', () => {
     h.fake.state.editProfile(openid, { remark: '刚改的备注' });
     const second = await h.app.request(`/admin/users/${openid}/refresh`, {
       method: 'POST',
-      headers: bearer(),
+      headers: jsonHeaders(),
     });
     const body = (await second.json()) as { result: unknown; stored: { remark: string } };
     expect(body.result).toEqual({ inserted: 0, changed: 1, unchanged: 0 });

@@ -19,16 +19,20 @@ const JS = 'text/javascript; charset=utf-8';
 const chartUmdPath = () => join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
 const clientScriptPath = () => join(dirname(new URL(import.meta.url).pathname), 'static', 'dashboard.js');
 
-const SOURCES: Record<string, () => string> = {
-  'chart.umd.js': chartUmdPath,
-  'dashboard.js': clientScriptPath,
-};
+/**
+ * A Map, not an object literal: a lookup by a name from the URL must never reach Object.prototype
+ * (`constructor`, `__proto__`, `toString` were found on the literal and answered 500).
+ */
+const SOURCES: ReadonlyMap<string, () => string> = new Map([
+  ['chart.umd.js', chartUmdPath],
+  ['dashboard.js', clientScriptPath],
+]);
 
 const cache = new Map<string, Asset>();
 
 /** The named asset, or undefined for any other name (never a path from the request). */
 export function asset(name: string): Asset | undefined {
-  const source = SOURCES[name];
+  const source = SOURCES.get(name);
   if (!source) return undefined;
   let found = cache.get(name);
   if (!found) {

@@ -11,7 +11,7 @@ import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { deleteCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { InputError } from '../../errors.ts';
 import { addToBlacklist, listBlacklist, removeFromBlacklist } from '../../ops/blacklist.ts';
 import { loadPanel, PANEL_NAMES, panelDefinition } from '../../ops/dashboard.ts';
@@ -22,14 +22,16 @@ import { lookupUser, refreshUser } from '../../ops/users.ts';
 import { healthRoutes } from '../health.ts';
 import { asset } from './assets.ts';
 import {
-  isAuthenticated,
-  issueSession,
+  authenticate,
+  checkSameOrigin,
+  createSessions,
   requireAdmin,
+  requireAdminBearer,
   SESSION_COOKIE,
   SESSION_TTL_S,
   safeEqual,
 } from './auth.ts';
-import { jsonBody } from './body.ts';
+import { jsonBody, requireJsonType } from './body.ts';
 import { toCsv } from './csv.ts';
 import { LANG_COOKIE, type Lang, requestLang } from './i18n.ts';
 import { metricsText } from './metrics.ts';
@@ -82,19 +84,24 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
   const token = deps.config.ADMIN_TOKEN;
   if (!token) return undefined;
   const app = new Hono();
+  const sessions = createSessions(token, deps.redis, deps.config.QUEUE_PREFIX);
 
   // Login before the guard: the one admin route that works without credentials.
-  app.get('/login', (c) =>
-    isAuthenticated(c, token) ? c.redirect(`${ADMIN_BASE}/`, 303) : loginPage(c, false, 200),
+  app.get('/login', async (c) =>
+    (await authenticate(c, token, sessions)) !== undefined
+      ? c.redirect(`${ADMIN_BASE}/`, 303)
+      : loginPage(c, false, 200),
   );
   app.post('/login', bodyLimit({ maxSize: 4096 }), async (c) => {
+    // A page of another site must not log this browser in (login CSRF).
+    checkSameOrigin(c);
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const given = typeof form.token === 'string' ? form.token : '';
     if (!safeEqual(given, token)) {
       deps.log.warn({ ip: c.req.header('x-forwarded-for') }, 'admin login refused');
       return loginPage(c, true);
     }
-    setCookie(c, SESSION_COOKIE, issueSession(token), {
+    setCookie(c, SESSION_COOKIE, sessions.issue(), {
       httpOnly: true,
       sameSite: 'Strict',
       secure: isSecure(c),
@@ -106,7 +113,7 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
 
   app.use(
     '*',
-    requireAdmin(token, (c) => loginPage(c)),
+    requireAdmin(token, sessions, (c) => loginPage(c)),
   );
   app.use(
     '*',
@@ -118,7 +125,9 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
     }),
   );
 
-  app.post('/logout', (c) => {
+  app.post('/logout', async (c) => {
+    // Revoked server-side: the cookie (and any copy of it) stops working now, not in 12 h.
+    await sessions.revoke(getCookie(c, SESSION_COOKIE));
     deleteCookie(c, SESSION_COOKIE, { path: ADMIN_BASE });
     return c.redirect(`${ADMIN_BASE}/login`, 303);
   });
@@ -183,9 +192,10 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
   app.get('/users/:openid', async (c) =>
     c.json(await lookupUser(deps, { openid: c.req.param('openid'), lang: c.req.query('lang') })),
   );
-  app.post('/users/:openid/refresh', async (c) =>
-    c.json(await refreshUser(deps, { openid: c.req.param('openid') })),
-  );
+  app.post('/users/:openid/refresh', async (c) => {
+    requireJsonType(c);
+    return c.json(await refreshUser(deps, { openid: c.req.param('openid') }));
+  });
   app.post('/shorturl', async (c) => {
     const result = await shortenUrl(deps, await jsonBody(c));
     return c.json(result, result.ok ? 200 : 502);
@@ -197,7 +207,10 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
     return c.json(await triggerSync(deps, c.req.param('job'), body), 202);
   });
   app.get('/runs', async (c) => c.json(await listSyncRuns(deps, c.req.query())));
-  app.post('/runs/:id/retry', async (c) => c.json(await retrySyncRun(deps, c.req.param('id')), 202));
+  app.post('/runs/:id/retry', async (c) => {
+    requireJsonType(c);
+    return c.json(await retrySyncRun(deps, c.req.param('id')), 202);
+  });
 
   app.route('/queues', queueBoard(deps));
   // '/' mounted at /admin is '/admin' only (Hono routes are strict about the trailing slash);
@@ -218,7 +231,7 @@ export function metricsRoutes(deps: Pick<OpsDeps, 'db' | 'queues' | 'config' | '
   if (!token) return undefined;
   const app = new Hono();
   // A path-scoped guard: this sub-app is mounted at '/', where a '*' middleware would cover every route.
-  app.get('/metrics', requireAdmin(token), async (c) => {
+  app.get('/metrics', requireAdminBearer(token), async (c) => {
     const { contentType, body } = await metricsText(deps);
     return c.body(body, 200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
   });

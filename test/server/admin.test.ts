@@ -150,14 +150,15 @@ describe('sessions and cross-site requests', () => {
         headers: { 'Content-Type': 'application/json', ...headers },
       });
     for (const auth of [{ Cookie: session }, bearer()]) {
-      for (const foreign of [
+      const foreigns: Array<Record<string, string>> = [
         { Origin: 'https://evil.example' },
         { Origin: 'null' },
         { Origin: 'http://localhost.evil.example' },
         { 'Sec-Fetch-Site': 'cross-site' },
         { 'Sec-Fetch-Site': 'same-site' },
         { 'Sec-Fetch-Site': 'cross-site', Origin: 'http://localhost' },
-      ]) {
+      ];
+      for (const foreign of foreigns) {
         const res = await post({ ...auth, ...foreign });
         expect(res.status, JSON.stringify(foreign)).toBe(403);
       }

@@ -19,7 +19,7 @@ export const HEAVY = process.env.WXSYNC_HEAVY_TESTS === '1';
 
 /** The validated configuration a child process built from `env.childEnv(extra)` would load. */
 export function configOf(env: SyncTestEnv, extra: Record<string, string> = {}): Config {
-  return loadConfig(env.childEnv(extra) as Record<string, string>);
+  return loadConfig(env.childEnv({ WX_MESSAGE_MODE: 'compatible', ...extra }) as Record<string, string>);
 }
 
 /**

@@ -60,13 +60,32 @@ async function run(name: CheckName, timeoutMs: number, check: () => Promise<unkn
   }
 }
 
+/** An access_token obtainable now: from the shared store, or from WeChat when none is cached. */
+export function liveTokenCheck(deps: Pick<OpsDeps, 'wechat'>, timeoutMs = DEFAULT_CHECK_TIMEOUT_MS) {
+  return run('wechat_token', timeoutMs, () => deps.wechat.tokens.get());
+}
+
+/** A valid access_token cached in the shared store (Redis only: never calls WeChat). */
+export function cachedTokenCheck(deps: Pick<OpsDeps, 'wechat'>, timeoutMs = DEFAULT_CHECK_TIMEOUT_MS) {
+  return run('wechat_token', timeoutMs, async () => {
+    const stored = await deps.wechat.tokens.read();
+    if (!stored || stored.expiresAt <= Date.now()) {
+      throw new Error('no valid access_token cached (none fetched yet, or the last fetch failed)');
+    }
+  });
+}
+
 /**
  * Runs every check concurrently. `schema` only runs when PostgreSQL answered (otherwise it would
  * repeat the same failure with a misleading hint).
  */
 export async function checkReadiness(
   deps: Pick<OpsDeps, 'db' | 'redis' | 'wechat'>,
-  options: { timeoutMs?: number } = {},
+  options: {
+    timeoutMs?: number;
+    /** The wechat_token check (default: a live one, which may call /cgi-bin/token: doctor). */
+    token?: () => Promise<CheckResult>;
+  } = {},
 ): Promise<ReadinessReport> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
   const database = (async (): Promise<CheckResult[]> => {
@@ -81,9 +100,7 @@ export async function checkReadiness(
       const answer = await deps.redis.ping();
       if (answer !== 'PONG') throw new Error(`unexpected PING answer ${JSON.stringify(answer)}`);
     }),
-    // The shared token store answers from Redis when a token is cached; it calls /cgi-bin/token
-    // only when none is (or it is due), so probes do not burn the daily token quota.
-    run('wechat_token', timeoutMs, () => deps.wechat.tokens.get()),
+    options.token ? options.token() : liveTokenCheck(deps, timeoutMs),
   ]);
   const checks = [...dbChecks, redis, token];
   return { ok: checks.every((c) => c.ok), checks };

@@ -2,6 +2,9 @@
  * /healthz and /readyz against real dependencies. Redis outage: a private redis-server this file
  * spawns on a free port is stopped and started again (the shared Redis on 6379 is never touched).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -38,6 +41,8 @@ describe('health', () => {
   });
 
   it('/readyz is green with PostgreSQL, the schema, Redis and an access_token', async () => {
+    // Anonymous probes never fetch a token: the worker (or an operator's check) has cached one.
+    await h.deps.wechat.tokens.get();
     const { status, body } = await readyz(h.app);
     expect(status).toBe(200);
     expect(body.status).toBe('ok');
@@ -60,13 +65,16 @@ describe('health', () => {
 
   it('/readyz turns red (503) when Redis stops, and green again when it is back', async () => {
     const port = await freePort();
-    let server = await startRedis(port);
+    // Persistent, as deployed (compose runs Redis with appendonly): the cached token survives.
+    const aofDir = mkdtempSync(join(tmpdir(), 'wxsync-readyz-'));
+    let server = await startRedis(port, { aofDir });
     const url = `redis://127.0.0.1:${port}`;
     const redis = createRedis(url, 'service', 'wxsync-test-readyz');
     redis.on('error', () => undefined); // the outage is the point: no unhandled-error noise
     const wechat = createWeChatClient({ ...h.config, REDIS_URL: url }, { redis, log: h.deps.log });
     const app = healthRoutes({ db: h.deps.db, redis, wechat, checkTimeoutMs: 1_000 });
     try {
+      await wechat.tokens.get(); // anonymous probes never fetch one themselves
       let r = await readyz(app);
       expect(r.status).toBe(200);
 
@@ -78,7 +86,7 @@ describe('health', () => {
       expect(r.body.checks.redis!.hint).toMatch(/start Redis/);
       expect(r.body.checks.postgres).toMatchObject({ ok: true });
 
-      server = await startRedis(port);
+      server = await startRedis(port, { aofDir });
       // ioredis reconnects on its own backoff; the probe goes green once it has.
       for (let i = 0; i < 50 && r.status !== 200; i++) {
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -90,6 +98,7 @@ describe('health', () => {
       wechat.close();
       redis.disconnect();
       await stopRedis(server);
+      rmSync(aofDir, { recursive: true, force: true });
     }
   });
 
@@ -154,6 +163,46 @@ describe('health', () => {
       expect(anonymous.body.checks.wechat_token).toMatchObject({ ok: false });
       expect(anonymous.body.checks.wechat_token!.error).toBeUndefined();
       expect(anonymous.body.checks.wechat_token!.hint).toBeTruthy();
+    } finally {
+      wechat.close();
+    }
+  });
+
+  it('anonymous /readyz never calls WeChat; an operator probe does at most once a minute', async () => {
+    const log = createLogger('silent', { pretty: false });
+    const wechat = createWeChatClient(
+      {
+        ...h.config,
+        WECHAT_APP_SECRET: 'wrongsecret0123456789abcdef01234',
+        QUEUE_PREFIX: `${h.prefix}-flood`,
+      },
+      { redis: h.deps.redis, log },
+    );
+    try {
+      const adminToken = 'readyz-operator-token-0123456789';
+      const app = healthRoutes({
+        db: h.deps.db,
+        redis: h.deps.redis,
+        wechat,
+        config: { ADMIN_TOKEN: adminToken },
+      });
+      const before = h.fake.calls.count('token');
+      // 500 anonymous probes while no token is cached and WeChat would refuse one: no token call.
+      const anonymous = await Promise.all(Array.from({ length: 500 }, () => readyz(app)));
+      expect(anonymous.every((r) => r.status === 503 && r.body.checks.wechat_token?.ok === false)).toBe(true);
+      expect(anonymous[0]!.body.checks.wechat_token!.hint).toBeTruthy();
+      expect(h.fake.calls.count('token') - before).toBe(0);
+      // Operators see a live check, cached: 50 probes in a row, one fetch attempt (with its retries).
+      const operator = { headers: { authorization: `Bearer ${adminToken}` } };
+      const first = await readyz(app, operator);
+      expect(first.body.checks.wechat_token!.error).toMatch(/40125|40013|errcode/);
+      const afterFirst = h.fake.calls.count('token');
+      expect(afterFirst - before).toBeGreaterThan(0);
+      for (let i = 0; i < 50; i++) expect((await readyz(app, operator)).status).toBe(503);
+      expect(h.fake.calls.count('token')).toBe(afterFirst);
+      // Anonymous callers now see that cached failure, still without calling WeChat.
+      expect((await readyz(app)).body.checks.wechat_token!.ok).toBe(false);
+      expect(h.fake.calls.count('token')).toBe(afterFirst);
     } finally {
       wechat.close();
     }

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { Redis } from 'ioredis';
 import { createLogger, type Log } from './logger.ts';
-import { safeErrorText } from './ops/checks.ts';
+import { safeErrorText } from './safe-error.ts';
 
 /**
  * Redis connections by role (BullMQ's production guide):

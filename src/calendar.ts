@@ -21,6 +21,49 @@ function dayOrUndefined(date: string): number | undefined {
 /** Whether `date` is YYYY-MM-DD naming a real day ("2026-02-30" is not). */
 export const isCalendarDate = (date: string): boolean => dayOrUndefined(date) !== undefined;
 
+/**
+ * The days any range may name. WeChat's statistics start in 2014 (official accounts in 2012); the
+ * bounds keep every walk over a range (day lists, 7-day WeChat windows) small and inside the
+ * years a Date prints as YYYY: `from=0100-01-01` once walked 700,000 days, `9999-12-31` past 9999.
+ */
+export const EARLIEST_DAY = '2000-01-01';
+export const LATEST_DAY = '2099-12-31';
+/** Longest range (days, inclusive) a sync run or the dashboard covers. */
+export const DATE_RANGE_MAX_DAYS = 366;
+
+/** Whether `date` is a real day within EARLIEST_DAY..LATEST_DAY. */
+export const isSaneDay = (date: string): boolean =>
+  isCalendarDate(date) && date >= EARLIEST_DAY && date <= LATEST_DAY;
+
+/**
+ * Validates a resolved, inclusive range: real days within the bounds, `from` <= `to`, at most
+ * DATE_RANGE_MAX_DAYS days. InputError names the range's fields (`what`).
+ */
+export function checkRange(
+  range: { from: string; to: string },
+  what: { from: string; to: string } = { from: 'from', to: 'to' },
+): { from: string; to: string } {
+  for (const key of ['from', 'to'] as const) {
+    dayNumber(range[key], what[key]);
+    if (!isSaneDay(range[key])) {
+      throw new InputError(`${what[key]} must be between ${EARLIEST_DAY} and ${LATEST_DAY}`);
+    }
+  }
+  if (range.from > range.to)
+    throw new InputError(`${what.from} (${range.from}) is after ${what.to} (${range.to})`);
+  if (daysBetween(range.from, range.to) >= DATE_RANGE_MAX_DAYS) {
+    throw new InputError(`${what.from}..${what.to}: at most ${DATE_RANGE_MAX_DAYS} days`);
+  }
+  return range;
+}
+
+/** Every day of an inclusive range, in order (callers check the range first: checkRange). */
+export function daysOf(from: string, to: string): string[] {
+  const first = dayNumber(from, 'from');
+  const last = dayNumber(to, 'to');
+  return Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => dateOfDay(first + i));
+}
+
 /** Day number (days since 1970-01-01) of a real YYYY-MM-DD, else InputError naming `what`. */
 export function dayNumber(date: string, what: string): number {
   const day = dayOrUndefined(date);
@@ -82,7 +125,8 @@ export function beijingYesterday(now: Date): string {
 
 /**
  * Fills a range's defaults: nothing given = yesterday; only `from` = from..yesterday (or from..from
- * when from is later); only `to` = to..to. Refuses invalid dates and from > to.
+ * when from is later); only `to` = to..to. Refuses invalid dates, from > to, days outside
+ * EARLIEST_DAY..LATEST_DAY and ranges longer than DATE_RANGE_MAX_DAYS (see checkRange).
  */
 export function resolveRange(
   range: { from?: string; to?: string },
@@ -94,8 +138,6 @@ export function resolveRange(
   const to = range.to === undefined ? undefined : checkDay(range.to, '--to');
   const resolvedTo = to ?? (from !== undefined && from > yesterday ? from : yesterday);
   const resolvedFrom = from ?? (to !== undefined ? to : addDays(resolvedTo, 1 - defaultDays));
-  if (resolvedFrom > resolvedTo) {
-    throw new InputError(`--from (${resolvedFrom}) is after --to (${resolvedTo})`);
-  }
-  return { from: resolvedFrom, to: resolvedTo };
+  // Checked once resolved: `--from` alone reaches up to yesterday, however far back it starts.
+  return checkRange({ from: resolvedFrom, to: resolvedTo }, { from: '--from', to: '--to' });
 }

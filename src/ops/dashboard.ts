@@ -8,7 +8,7 @@
  * Statistics days are WeChat's (Beijing calendar); "today" and hours are in CRON_TIMEZONE.
  */
 import { z } from 'zod';
-import { addDays, beijingYesterday, daysBetween } from '../calendar.ts';
+import { addDays, beijingYesterday, checkRange, daysBetween, daysOf } from '../calendar.ts';
 import { latestEventReceivedAt } from '../db/follower-events.ts';
 import { followerStatusCounts } from '../db/followers.ts';
 import { cumulateVsStored, growthBySource, latestStatsDay, summaryTotals } from '../db/stats.ts';
@@ -71,12 +71,6 @@ interface Context {
   iso: (at: Date | null | undefined) => string | null;
 }
 
-/** Every day of [from, to]; callers pass a validated range (at most DATE_RANGE_MAX_DAYS days). */
-function daysOf(from: string, to: string): string[] {
-  const n = daysBetween(from, to) + 1;
-  return Array.from({ length: n }, (_, i) => addDays(from, i));
-}
-
 const RangeDays = z.object({
   days: z.coerce
     .number()
@@ -108,9 +102,8 @@ export async function resolveRange(ctx: Pick<Context, 'deps' | 'query' | 'now'>)
   }
   const from = given.from ?? addDays(to, 1 - (days ?? DEFAULT_DAYS));
   if (from > to) throw new InputError('from: must not be after to');
-  if (daysBetween(from, to) >= DATE_RANGE_MAX_DAYS) {
-    throw new InputError(`to: at most ${DATE_RANGE_MAX_DAYS} days`);
-  }
+  // The shared rule (real days in 2000..2099, at most DATE_RANGE_MAX_DAYS), once resolved.
+  checkRange({ from, to });
   return { from, to, days: daysBetween(from, to) + 1 };
 }
 

@@ -3,15 +3,23 @@
  * that turns a zod failure into an InputError (400) with a message naming the field and the rule.
  */
 import { z } from 'zod';
-import { daysBetween, isCalendarDate } from '../calendar.ts';
+import {
+  DATE_RANGE_MAX_DAYS,
+  daysBetween,
+  EARLIEST_DAY,
+  isCalendarDate,
+  isSaneDay,
+  LATEST_DAY,
+} from '../calendar.ts';
 import { formatIssues, InputError } from '../errors.ts';
 import { IsoDate, Lang, Openid } from '../wechat/schemas.ts';
 
 /** Largest list one blacklist request may carry (50 WeChat calls of 20). */
 export const OPENIDS_MAX = 1_000;
 export const PAGE_SIZE_MAX = 1_000;
-/** Longest date range a sync trigger or the dashboard accepts. */
-export const DATE_RANGE_MAX_DAYS = 366;
+/** Highest page number (10^8 rows at the largest page size: more than any account holds). */
+export const PAGE_MAX = 100_000;
+export { DATE_RANGE_MAX_DAYS };
 
 export const OpenidList = z.object({
   openids: z
@@ -23,7 +31,8 @@ export const OpenidList = z.object({
 });
 
 export const Paging = z.object({
-  page: z.coerce.number().int().min(1).default(1),
+  // Bounded: page 1e20 made an OFFSET past bigint (a 500 from PostgreSQL instead of a 400).
+  page: z.coerce.number().int().min(1).max(PAGE_MAX).default(1),
   page_size: z.coerce.number().int().min(1).max(PAGE_SIZE_MAX).default(100),
 });
 
@@ -36,7 +45,10 @@ export const LongUrl = z.object({
     .max(2048, 'at most 2048 characters'),
 });
 
-const day = IsoDate.refine(isCalendarDate, 'not a calendar date');
+const day = IsoDate.refine(isCalendarDate, 'not a calendar date').refine(
+  isSaneDay,
+  `must be between ${EARLIEST_DAY} and ${LATEST_DAY}`,
+);
 
 /** Optional `from`/`to` (YYYY-MM-DD, inclusive): from <= to, at most DATE_RANGE_MAX_DAYS apart. */
 export const DateRange = z

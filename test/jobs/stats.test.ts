@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
-import { addDays, beijingDate, beijingYesterday, resolveRange } from '../../src/calendar.ts';
+import { addDays, beijingDate, beijingYesterday, daysOf, resolveRange } from '../../src/calendar.ts';
 import { getRun, saveCheckpoint, startRun } from '../../src/db/sync-runs.ts';
 import { InputError } from '../../src/errors.ts';
 import { lastSuccessfulRun } from '../../src/metrics.ts';
@@ -112,6 +112,24 @@ describe('datacube sync', () => {
       from: '2026-03-09',
       to: '2026-03-09',
     });
+  });
+
+  it('resolveRange refuses ranges past the bounds or longer than a year, even with one end given', () => {
+    const now = new Date('2026-03-10T12:00:00+08:00');
+    // `--from` alone once reached up to yesterday however far back it started: 700,000 days.
+    expect(() => resolveRange({ from: '0100-01-01' }, now)).toThrow(
+      /--from must be between 2000-01-01 and 2099-12-31/,
+    );
+    expect(() => resolveRange({ from: '2020-01-01' }, now)).toThrow(/at most 366 days/);
+    expect(() => resolveRange({ from: '9999-12-31', to: '9999-12-31' }, now)).toThrow(InputError);
+    expect(() => resolveRange({ to: '2100-01-01' }, now)).toThrow(/must be between 2000-01-01 and 2099-12-31/);
+    expect(resolveRange({ from: '2025-03-10' }, now)).toEqual({ from: '2025-03-10', to: '2026-03-09' });
+    expect(daysOf('2024-02-27', '2024-03-01')).toEqual([
+      '2024-02-27',
+      '2024-02-28',
+      '2024-02-29',
+      '2024-03-01',
+    ]);
   });
 });
 

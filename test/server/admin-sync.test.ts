@@ -66,6 +66,9 @@ describe('trigger a sync job', () => {
       ['/admin/sync/datacube', { from: '2024-03-09', to: '2024-03-01' }, /from must not be after to/],
       ['/admin/sync/datacube', { from: '2024/03/01' }, /from: expected YYYY-MM-DD/],
       ['/admin/sync/publisher', { from: '2020-01-01', to: '2024-01-01' }, /at most 366 days/],
+      ['/admin/sync/datacube', { from: '0100-01-01' }, /must be between 2000-01-01/],
+      ['/admin/sync/datacube', { from: '2001-01-01' }, /at most 366 days/],
+      ['/admin/sync/publisher', { to: '9999-12-31' }, /must be between/],
     ];
     for (const [path, body, match] of cases) {
       const res = await post(path, body);

@@ -425,6 +425,37 @@ describe('input validation (400 with a message)', () => {
         path: '/admin/api/growth?from=2022-01-01&to=2024-01-01',
         match: /at most 366 days/,
       },
+      // One request once walked days past year 9999 (6 GB, the server died, /wx with it).
+      {
+        name: 'range past year 9999',
+        method: 'GET',
+        path: '/admin/api/dashboard?from=9999-12-31&to=9999-12-31',
+        match: /must be between 2000-01-01 and 2099-12-31/,
+      },
+      {
+        name: 'from alone, centuries back',
+        method: 'GET',
+        path: '/admin/api/dashboard?from=0100-01-01',
+        match: /must be between 2000-01-01/,
+      },
+      {
+        name: 'from alone, more than a year back',
+        method: 'GET',
+        path: '/admin/api/dashboard?from=2001-01-01',
+        match: /at most 366 days/,
+      },
+      {
+        name: 'page number beyond any list',
+        method: 'GET',
+        path: '/admin/blacklist?page=1e20',
+        match: /page/,
+      },
+      {
+        name: 'runs limit',
+        method: 'GET',
+        path: '/admin/runs?limit=100000',
+        match: /limit/,
+      },
     ];
   for (const c of cases) {
     it(c.name, async () => {

@@ -70,6 +70,14 @@ export const ConfigSchema = z.object({
   WX_MESSAGE_MODE: optional(z.enum(['plaintext', 'compatible', 'safe'])),
   /** Pushes whose timestamp is further than this from our clock are refused (replay protection). */
   WX_TIMESTAMP_TOLERANCE_S: positiveInt.default(300),
+  /**
+   * Refused pushes (bad signature, bad XML...) one source may send per minute before it is answered
+   * 429 without any check; 0 = no limit. Behind a reverse proxy set WX_TRUSTED_PROXY_HOPS too, or
+   * every push counts as the proxy's.
+   */
+  WX_FAILURE_LIMIT: z.coerce.number().int().min(0).default(0),
+  /** Reverse proxies in front of wxsync that append X-Forwarded-For (0: the header is ignored). */
+  WX_TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
   WX_BODY_LIMIT_BYTES: positiveInt.default(64 * 1024),
   /** How long a pushed event's dedupe key is remembered in Redis (WeChat retries within ~15 s). */
   WX_DEDUPE_TTL_S: positiveInt.default(24 * 3600),

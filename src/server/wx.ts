@@ -25,6 +25,7 @@ import { SignatureError, signatureMatches } from '../wechat/signature.ts';
 import { buildXml, parseWeChatXml } from '../wechat/xml.ts';
 import { PayloadTooLargeError, readBody } from './body.ts';
 import { createPushEnqueuer } from './enqueue.ts';
+import { createFailureLimit } from './failure-limit.ts';
 import { type RequestLogVariables, requestLog } from './request-log.ts';
 
 export { PayloadTooLargeError };
@@ -117,6 +118,10 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
     dedupeTtlS: config.WX_DEDUPE_TTL_S,
     budgetMs: REDIS_BUDGET_MS,
   });
+  const failures = createFailureLimit({
+    limit: config.WX_FAILURE_LIMIT,
+    trustedProxyHops: config.WX_TRUSTED_PROXY_HOPS,
+  });
   const app = new Hono<WxEnv>();
 
   app.get('/', async (c) => {
@@ -140,13 +145,21 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
     return c.text(echostr);
   });
 
-  // Rejections are counted here, once, whatever refused them (signature, size, XML, Redis...).
+  // Rejections are counted here, once, whatever refused them (signature, size, XML, Redis, the
+  // failure limit...). Refusals of the sender's making (4xx but the limit's own 429) count toward
+  // its failure limit; our outages (5xx) do not.
   app.use('/', async (c, next) => {
     await next();
     if (c.req.method === 'POST' && c.res.status >= 400) {
       const reason = c.error instanceof WxsyncError ? c.error.code : `http_${c.res.status}`;
       wxEvents.inc({ result: 'rejected', reason, msg_type: '' });
+      if (c.res.status < 500 && c.res.status !== 429) failures.fail(c);
     }
+  });
+  // A source over the limit is refused before its signature is even computed.
+  app.use('/', async (c, next) => {
+    failures.check(c);
+    await next();
   });
 
   app.post(

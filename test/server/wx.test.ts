@@ -3,6 +3,8 @@
  * pushes, dedupe, passive replies and hostile input. The worker side is in e2e.test.ts.
  */
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -504,6 +506,64 @@ describe('hostile input: each refused with its 4xx, nothing enqueued, service go
     const ok = await post(app, plainQuery().query, valid());
     expect(ok.status).toBe(200);
     expect(await pushCount()).toBe(1);
+  });
+});
+
+describe('failure limit per source (WX_FAILURE_LIMIT)', () => {
+  const forged = () => plainQuery({ token: 'forger' }).query;
+
+  it('answers 429 to a source after its limit of refused pushes, before checking anything; others go on', async () => {
+    const limited = createApp({
+      config: testConfig({ QUEUE_PREFIX: prefix, WX_FAILURE_LIMIT: '5', WX_TRUSTED_PROXY_HOPS: '1' }),
+      log,
+      redis,
+      eventsQueue: queue,
+    });
+    // Our proxy appends the client's address; whatever the client put before it is its own to forge.
+    const from = (ip: string, spoofed = '203.0.113.9') => ({ 'X-Forwarded-For': `${spoofed}, ${ip}` });
+    for (let i = 0; i < 5; i++) {
+      expect(
+        (await post(limited, forged(), subscribeXml('o-flood'), from('198.51.100.7', `1.2.3.${i}`))).status,
+      ).toBe(401);
+    }
+    const blocked = await post(limited, plainQuery().query, subscribeXml('o-flood'), from('198.51.100.7'));
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another source (WeChat's) is served as usual.
+    const other = await post(
+      limited,
+      plainQuery().query,
+      subscribeXml('o-other-source'),
+      from('198.51.100.8', '198.51.100.7'),
+    );
+    expect(other.status).toBe(200);
+    expect(await pushCount()).toBe(1);
+  });
+
+  it('uses the socket address without trusted proxies: X-Forwarded-For can neither dodge nor frame', async () => {
+    const limited = createApp({
+      config: testConfig({ QUEUE_PREFIX: prefix, WX_FAILURE_LIMIT: '3' }),
+      log,
+      redis,
+      eventsQueue: queue,
+    });
+    const server = serve({ fetch: limited.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/wx`;
+    try {
+      const send = (query: string, xff: string) =>
+        fetch(`${url}?${query}`, {
+          method: 'POST',
+          body: subscribeXml('o-socket'),
+          headers: { 'Content-Type': 'text/xml', 'X-Forwarded-For': xff },
+        });
+      for (let i = 0; i < 3; i++) expect((await send(forged(), `10.9.9.${i}`)).status).toBe(401);
+      // A new X-Forwarded-For per request does not make a new source.
+      expect((await send(forged(), '10.9.9.200')).status).toBe(429);
+      expect((await send(plainQuery().query, '10.9.9.201')).status).toBe(429);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 

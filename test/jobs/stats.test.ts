@@ -122,7 +122,9 @@ describe('datacube sync', () => {
     );
     expect(() => resolveRange({ from: '2020-01-01' }, now)).toThrow(/at most 366 days/);
     expect(() => resolveRange({ from: '9999-12-31', to: '9999-12-31' }, now)).toThrow(InputError);
-    expect(() => resolveRange({ to: '2100-01-01' }, now)).toThrow(/must be between 2000-01-01 and 2099-12-31/);
+    expect(() => resolveRange({ to: '2100-01-01' }, now)).toThrow(
+      /must be between 2000-01-01 and 2099-12-31/,
+    );
     expect(resolveRange({ from: '2025-03-10' }, now)).toEqual({ from: '2025-03-10', to: '2026-03-09' });
     expect(daysOf('2024-02-27', '2024-03-01')).toEqual([
       '2024-02-27',

@@ -9,6 +9,8 @@ import { startSyncScheduler, startSyncWorker } from '../../jobs/sync-runtime.ts'
 import type { Started, Starter, WorkerContext } from '../../jobs/worker-context.ts';
 import type { Config } from '../config.ts';
 import { createDb } from '../db/client.ts';
+import { withDeadline } from '../deadline.ts';
+import { errorMessage } from '../errors.ts';
 import type { Log } from '../logger.ts';
 import { createRedis } from '../redis.ts';
 import { createWeChatClient } from '../wechat/client.ts';
@@ -35,6 +37,9 @@ export const startEvents: Starter = (ctx) => {
 };
 
 /** Every consumer `wxsync worker` runs, in start order (closed in reverse). */
+/** How long a worker may take to stop while its Redis is unusable (it has nothing to finish). */
+const UNUSABLE_CLOSE_MS = 3_000;
+
 export const STARTERS: Starter[] = [
   startEvents,
   startSyncWorker,
@@ -71,12 +76,23 @@ export async function startWorkers(
     async close() {
       try {
         for (const s of [...started].reverse()) {
-          await s.close();
+          // A worker whose Redis is unusable (down, or refusing our password) has no job running
+          // but waits forever for its connection: SIGTERM must still stop the process.
+          const usable = workerRedis.status === 'ready';
+          await (usable
+            ? s.close()
+            : withDeadline(s.close(), UNUSABLE_CLOSE_MS, () => new Error(`${s.name} did not stop`)).catch(
+                (error: unknown) =>
+                  log.warn({ worker: s.name, err: errorMessage(error) }, 'worker stop timed out'),
+              ));
           log.info({ worker: s.name }, 'worker stopped');
         }
       } finally {
-        // Connections close even when a worker failed to stop cleanly.
-        await Promise.allSettled([workerRedis.quit(), serviceRedis.quit()]);
+        // Connections close even when a worker failed to stop cleanly. QUIT waits for a usable
+        // connection (forever, with maxRetriesPerRequest null): an unusable one is just dropped.
+        await Promise.allSettled(
+          [workerRedis, serviceRedis].map((r) => (r.status === 'ready' ? r.quit() : r.disconnect())),
+        );
         await db.$disconnect();
       }
     },

@@ -1,3 +1,5 @@
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_NAMES } from '../../src/ops/dashboard.ts';
 import { ADMIN_TOKEN, bearer, type Harness, jsonHeaders, startHarness } from '../ops/harness.ts';
@@ -181,6 +183,21 @@ describe('sessions and cross-site requests', () => {
       headers: { Origin: 'https://evil.example' },
     });
     expect(forcedLogin.status).toBe(403);
+  });
+
+  it('limits wrong login tokens per source: 10 a minute, then 429 (even for the right token)', async () => {
+    const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/admin/login`;
+    const login = (token: string) =>
+      fetch(url, { method: 'POST', body: new URLSearchParams({ token }), redirect: 'manual' });
+    try {
+      for (let i = 0; i < 10; i++) expect((await login(`wrong-token-${i}-wrong-token`)).status).toBe(401);
+      expect((await login('wrong-token-again-wrong-token')).status).toBe(429);
+      expect((await login(ADMIN_TOKEN)).status).toBe(429);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('requires exactly application/json on write routes, even with an empty body', async () => {

@@ -19,6 +19,7 @@ import type { OpsDeps } from '../../ops/deps.ts';
 import { apiDomainIps, shortenUrl } from '../../ops/platform.ts';
 import { listSyncRuns, retrySyncRun, triggerSync } from '../../ops/sync.ts';
 import { lookupUser, refreshUser } from '../../ops/users.ts';
+import { createFailureLimit, sourceOf } from '../failure-limit.ts';
 import { healthRoutes } from '../health.ts';
 import { asset } from './assets.ts';
 import {
@@ -85,6 +86,11 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
   if (!token) return undefined;
   const app = new Hono();
   const sessions = createSessions(token, deps.redis, deps.config.QUEUE_PREFIX);
+  // Guessing the token through the login form: 10 wrong tries a minute per source, then 429.
+  const loginFailures = createFailureLimit({
+    limit: 10,
+    trustedProxyHops: deps.config.WX_TRUSTED_PROXY_HOPS,
+  });
 
   // Login before the guard: the one admin route that works without credentials.
   app.get('/login', async (c) =>
@@ -95,10 +101,12 @@ export function adminRoutes(deps: AdminDeps): Hono | undefined {
   app.post('/login', bodyLimit({ maxSize: 4096 }), async (c) => {
     // A page of another site must not log this browser in (login CSRF).
     checkSameOrigin(c);
+    loginFailures.check(c);
     const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     const given = typeof form.token === 'string' ? form.token : '';
     if (!safeEqual(given, token)) {
-      deps.log.warn({ ip: c.req.header('x-forwarded-for') }, 'admin login refused');
+      loginFailures.fail(c);
+      deps.log.warn({ source: sourceOf(c, deps.config.WX_TRUSTED_PROXY_HOPS) }, 'admin login refused');
       return loginPage(c, true);
     }
     setCookie(c, SESSION_COOKIE, sessions.issue(), {

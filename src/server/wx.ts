@@ -100,10 +100,12 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
    * One message per signed query. A signature is sha1(token, timestamp, nonce): the pair is the
    * identity of the signed triple (keying on the signature text too would let a forger mint new
    * triples by changing its hex case). The pair is claimed with the body's hash for as long as the
-   * timestamp is acceptable (both sides of the window, plus clock skew between our processes).
+   * timestamp is acceptable: until timestamp + tolerance, plus a minute of clock skew between our
+   * processes (about tolerance + 60 s for a push sent just now, the common case: ~100 bytes a push).
    */
   const signedPrefix = `${config.QUEUE_PREFIX}:wx-signed:`;
-  const signedTtlS = 2 * toleranceS + 60;
+  const signedTtlS = (q: SignedQuery) =>
+    Math.max(1, Number(q.timestamp) + toleranceS + 60 - Math.floor(Date.now() / 1000));
   const signedKey = (q: SignedQuery) => `${signedPrefix}${q.timestamp}:${q.nonce}`;
   /**
    * Three guards against WeChat's retries becoming two applied events: a Redis SET NX window per
@@ -137,7 +139,7 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
     // verification. Best effort: while Redis is down no push is accepted anyway, and the echo
     // proves only that we hold the token.
     const used = await deps.redis
-      .set(signedKey(signed), VERIFICATION, 'EX', signedTtlS, 'NX', 'GET')
+      .set(signedKey(signed), VERIFICATION, 'EX', signedTtlS(signed), 'NX', 'GET')
       .catch(() => null);
     if (used !== null && used !== VERIFICATION) {
       throw new SignatureError('this signed query was already used for a push');
@@ -194,8 +196,8 @@ export function wxRoutes(deps: WxDeps): Hono<WxEnv> {
       const receivedAt = new Date();
       const fresh = await enqueueOnce(message, receivedAt, {
         key: signedKey(c.get('signed')),
-        value: hash('sha1', bytes),
-        ttlS: signedTtlS,
+        value: hash('sha1', bytes, 'base64'),
+        ttlS: signedTtlS(c.get('signed')),
       });
       wxEvents.inc({
         result: fresh ? 'accepted' : 'duplicate',

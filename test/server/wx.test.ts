@@ -338,6 +338,19 @@ describe('message mode (WX_MESSAGE_MODE) and one message per signed query', () =
     expect(await pushCount()).toBe(2);
   });
 
+  it("remembers a signed pair only while its timestamp is acceptable (plus a minute's skew)", async () => {
+    const now = plainQuery();
+    const old = plainQuery({ timestamp: nowS() - 290 });
+    expect((await post(app, now.query, subscribeXml('o-ttl-1'))).status).toBe(200);
+    expect((await post(app, old.query, subscribeXml('o-ttl-2'))).status).toBe(200);
+    const ttl = (q: { timestamp: string; nonce: string }) =>
+      redis.ttl(`${prefix}:wx-signed:${q.timestamp}:${q.nonce}`);
+    expect(await ttl(now)).toBeGreaterThan(300);
+    expect(await ttl(now)).toBeLessThanOrEqual(360);
+    expect(await ttl(old)).toBeGreaterThan(0);
+    expect(await ttl(old)).toBeLessThanOrEqual(70);
+  });
+
   it('varying the hex case of the signature does not make a new signed query', async () => {
     const { query } = plainQuery();
     expect((await post(app, query, subscribeXml('o-case-1'))).status).toBe(200);

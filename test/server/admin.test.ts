@@ -129,17 +129,17 @@ describe('sessions and cross-site requests', () => {
   it('logout revokes the session: the cookie (and any copy of it) stops working at once', async () => {
     const session = await login();
     const other = await login();
-    expect((await h.app.request('/admin/api/dashboard', { headers: { Cookie: session } })).status).toBe(200);
+    expect((await h.app.request('/admin/api/growth', { headers: { Cookie: session } })).status).toBe(200);
     const out = await h.app.request('/admin/logout', { method: 'POST', headers: { Cookie: session } });
     expect(out.status).toBe(303);
     expect(out.headers.get('set-cookie')).toMatch(/Max-Age=0/);
     // A copy kept from before the logout is refused too (the server remembers the revocation).
-    expect((await h.app.request('/admin/api/dashboard', { headers: { Cookie: session } })).status).toBe(401);
+    expect((await h.app.request('/admin/api/growth', { headers: { Cookie: session } })).status).toBe(401);
     expect(
       (await h.app.request('/admin/', { headers: { Cookie: session, Accept: 'text/html' } })).status,
     ).toBe(401);
     // Another browser's session is untouched.
-    expect((await h.app.request('/admin/api/dashboard', { headers: { Cookie: other } })).status).toBe(200);
+    expect((await h.app.request('/admin/api/growth', { headers: { Cookie: other } })).status).toBe(200);
   });
 
   it('refuses state-changing requests from another site (Origin, Sec-Fetch-Site), with the cookie or the bearer', async () => {
@@ -241,7 +241,7 @@ describe('sessions and cross-site requests', () => {
   });
 
   it('sends security headers on admin answers: nosniff, no framing, no Referer, no caching of data', async () => {
-    for (const path of ['/admin/api/dashboard', '/admin/blacklist', '/admin/nothing', '/admin/']) {
+    for (const path of ['/admin/api/growth', '/admin/blacklist', '/admin/nothing', '/admin/']) {
       const res = await h.app.request(path, { headers: bearer() });
       expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
       expect(res.headers.get('x-frame-options'), path).toBe('DENY');
@@ -446,19 +446,19 @@ describe('input validation (400 with a message)', () => {
       {
         name: 'range past year 9999',
         method: 'GET',
-        path: '/admin/api/dashboard?from=9999-12-31&to=9999-12-31',
+        path: '/admin/api/growth?from=9999-12-31&to=9999-12-31',
         match: /must be between 2000-01-01 and 2099-12-31/,
       },
       {
         name: 'from alone, centuries back',
         method: 'GET',
-        path: '/admin/api/dashboard?from=0100-01-01',
+        path: '/admin/api/growth?from=0100-01-01',
         match: /must be between 2000-01-01/,
       },
       {
         name: 'from alone, more than a year back',
         method: 'GET',
-        path: '/admin/api/dashboard?from=2001-01-01',
+        path: '/admin/api/growth?from=2001-01-01',
         match: /at most 366 days/,
       },
       {

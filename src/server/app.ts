@@ -38,14 +38,16 @@ export interface AppOptions {
 /**
  * Headers every answer carries, errors and 404s included (set here, after the route, so no route
  * can forget them). nosniff: no browser reads an echoed `echostr` or an error text as HTML. The
- * operator area also refuses framing (clickjacking of its buttons), sends no Referer (its URLs carry
+ * operator area also refuses framing (clickjacking of its buttons), sends no Referer to other sites (its URLs carry
  * date ranges and openids) and is not cached unless a route says otherwise (its assets do).
  */
 function secureHeaders(headers: Headers, path: string): void {
   headers.set('X-Content-Type-Options', 'nosniff');
   if (wantsText(path)) return;
   headers.set('X-Frame-Options', 'DENY');
-  headers.set('Referrer-Policy', 'no-referrer');
+  // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on our own form posts,
+  // which the same-origin check must refuse.
+  headers.set('Referrer-Policy', 'same-origin');
   headers.set('Cross-Origin-Resource-Policy', 'same-origin');
   if (!headers.has('Cache-Control')) headers.set('Cache-Control', 'no-store');
 }

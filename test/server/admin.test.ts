@@ -245,7 +245,7 @@ describe('sessions and cross-site requests', () => {
       const res = await h.app.request(path, { headers: bearer() });
       expect(res.headers.get('x-content-type-options'), path).toBe('nosniff');
       expect(res.headers.get('x-frame-options'), path).toBe('DENY');
-      expect(res.headers.get('referrer-policy'), path).toBe('no-referrer');
+      expect(res.headers.get('referrer-policy'), path).toBe('same-origin');
       expect(res.headers.get('cache-control'), path).toMatch(/no-store/);
     }
     const login = await h.app.request('/admin/login');

@@ -49,7 +49,7 @@ describe('PushBatcher', () => {
     );
     // An hour of wait: if a lone push waited for it, this test would time out.
     const batcher = new PushBatcher({ waitMs: 3_600_000, apply });
-    expect(await batcher.submit([push('o-lone')])).toEqual([{ outcome: 'applied' }]);
+    expect(await batcher.submit([push('o-lone1')])).toEqual([{ outcome: 'applied' }]);
     expect(apply).toHaveBeenCalledTimes(1);
   });
 
@@ -58,7 +58,7 @@ describe('PushBatcher', () => {
       pushes.map((): PushResult => ({ outcome: 'applied' })),
     );
     const batcher = new PushBatcher({ waitMs: 1000, apply });
-    await batcher.submit([push('o-a'), push('o-b'), push('o-c', 'unsubscribe')]);
+    await batcher.submit([push('o-aaaa'), push('o-bbbb'), push('o-cccc', 'unsubscribe')]);
     expect(apply).toHaveBeenCalledTimes(1);
     expect(apply.mock.calls[0]?.[0]).toHaveLength(3);
   });
@@ -89,16 +89,16 @@ describe('PushBatcher', () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { apply, batches } = controlledApply();
     const batcher = new PushBatcher({ waitMs: 10_000, apply });
-    const first = batcher.submit([push('o-1')]);
+    const first = batcher.submit([push('o-one1')]);
     await settle();
-    const waiting = [batcher.submit([push('o-2')]), batcher.submit([push('o-3')])];
+    const waiting = [batcher.submit([push('o-two2')]), batcher.submit([push('o-three3')])];
     await settle();
     expect(batches).toHaveLength(1);
     batches[0]?.finish();
     await first;
     await settle();
     expect(batches).toHaveLength(2);
-    expect(batches[1]?.openids).toEqual(['o-2', 'o-3']);
+    expect(batches[1]?.openids).toEqual(['o-two2', 'o-three3']);
     batches[1]?.finish();
     await Promise.all(waiting);
   });
@@ -106,9 +106,9 @@ describe('PushBatcher', () => {
   it('sends a batch as soon as it holds 100 subscribing openids (one batchget call)', async () => {
     const { apply, batches } = controlledApply();
     const batcher = new PushBatcher({ waitMs: 60_000, apply });
-    const first = batcher.submit([push('o-busy')]);
+    const first = batcher.submit([push('o-busy1')]);
     await settle();
-    const many = batcher.submit(Array.from({ length: 150 }, (_, i) => push(`o-${i}`)));
+    const many = batcher.submit(Array.from({ length: 150 }, (_, i) => push(`o-many${i}`)));
     await settle();
     // 100 left at once although a batch is in flight; the other 50 wait.
     expect(batches.map((b) => b.openids.length)).toEqual([1, 100]);
@@ -125,12 +125,12 @@ describe('PushBatcher', () => {
     const { apply, batches } = controlledApply();
     const batcher = new PushBatcher({ waitMs: 10, apply });
     const subscribe = batcher.submit([
-      push('o-same'),
-      ...Array.from({ length: 99 }, (_, i) => push(`o-x${i}`)),
+      push('o-same1'),
+      ...Array.from({ length: 99 }, (_, i) => push(`o-xxxx${i}`)),
     ]);
     await settle();
     // The batch above is full and in flight; the same openid's unsubscribe goes in the next one...
-    const unsubscribe = batcher.submit([push('o-same', 'unsubscribe')]);
+    const unsubscribe = batcher.submit([push('o-same1', 'unsubscribe')]);
     await settle();
     await vi.advanceTimersByTimeAsync(10);
     // ...which has left (two batches in flight) but is not applied until the first is done.
@@ -140,7 +140,7 @@ describe('PushBatcher', () => {
     await subscribe;
     await settle();
     expect(batches).toHaveLength(2);
-    expect(batches[1]?.openids).toEqual(['o-same']);
+    expect(batches[1]?.openids).toEqual(['o-same1']);
     batches[1]?.finish();
     await unsubscribe;
   });
@@ -155,11 +155,11 @@ describe('PushBatcher', () => {
         return pushes.map(() => ({ outcome: 'applied' }));
       },
     });
-    const failed = await batcher.submit([push('o-a'), push('o-b')]);
+    const failed = await batcher.submit([push('o-aaaa'), push('o-bbbb')]);
     expect(failed).toEqual([
       { error: new Error('database went away') },
       { error: new Error('database went away') },
     ]);
-    expect(await batcher.submit([push('o-c')])).toEqual([{ outcome: 'applied' }]);
+    expect(await batcher.submit([push('o-cccc')])).toEqual([{ outcome: 'applied' }]);
   });
 });

@@ -8,7 +8,13 @@
  */
 import { Hono } from 'hono';
 import type { Config } from '../config.ts';
-import { type CheckResult, cachedTokenCheck, checkReadiness, liveTokenCheck, withTimeout } from '../ops/checks.ts';
+import {
+  type CheckResult,
+  cachedTokenCheck,
+  checkReadiness,
+  liveTokenCheck,
+  withTimeout,
+} from '../ops/checks.ts';
 import type { OpsDeps } from '../ops/deps.ts';
 import { safeErrorText } from '../safe-error.ts';
 import { cachedQuotaReport } from '../wechat/quota.ts';

@@ -58,6 +58,12 @@ export const ConfigSchema = z.object({
   WECHAT_HTTP_TIMEOUT_MS: positiveInt.default(10_000),
   /** Attempts for a transient WeChat failure (-1, 45011, 5xx, timeouts) before giving up. */
   WECHAT_MAX_ATTEMPTS: positiveInt.default(6),
+  /**
+   * Share of each daily API quota a planned follower sync leaves untouched (for /wx lookups, the
+   * operator, other systems on the appid): a run whose estimated calls exceed the remainder less
+   * this share does not start (`--force` starts it anyway).
+   */
+  WECHAT_QUOTA_HEADROOM: z.coerce.number().min(0).max(0.9).default(0.1),
 
   PORT: port.default(3000),
   HOST: z.string().default('0.0.0.0'),
@@ -109,7 +115,10 @@ export const ConfigSchema = z.object({
 
   /** Schedules, in Beijing time (Asia/Shanghai). */
   CRON_TIMEZONE: z.string().default('Asia/Shanghai'),
+  /** Nightly follower sync in listing mode (profiles fetched only for new and returning followers). */
   CRON_FOLLOWERS: cron.default('0 2 * * *'),
+  /** Weekly full follower sync (every profile fetched again): Sunday 03:00. */
+  CRON_FOLLOWERS_FULL: cron.default('0 3 * * 0'),
   CRON_BLACKLIST: cron.default('0 2 * * *'),
   CRON_DATACUBE: cron.default('0 9 * * *'),
   CRON_PUBLISHER: cron.default('0 9 * * *'),

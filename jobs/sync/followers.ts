@@ -1,6 +1,9 @@
 /**
  * Follower sync: user/get pages (10,000 openids) -> user/info/batchget (<=100 per call) with
- * SYNC_BATCH_CONCURRENCY calls in flight -> one upsert statement per ~1,000 profiles.
+ * SYNC_BATCH_CONCURRENCY calls in flight -> one upsert statement per ~1,000 profiles. In `listing`
+ * mode each page is first matched against the stored followers in one statement
+ * (confirmListedPage): the ones stored as following get membership_confirmed_at and are not
+ * fetched; only the rest (new or returning followers) go to batchget. `full` fetches every profile.
  *
  * Fan-out is an in-process bounded pool inside this one job, not BullMQ child jobs: a 1M sync is
  * 10,000 batchget calls, and as child jobs each would cost several Redis round trips (add, lock,
@@ -11,24 +14,33 @@
  *
  * Resumability: sync_runs.checkpoint holds the cursor (next_openid) that fetches the page in
  * progress, the batches stored and the counters. A resumed attempt refetches that page (one
- * user/get call) and skips every openid whose row this run already confirmed (last_synced_at >=
- * the run's start), so profiles stored before the crash are not fetched again and none is missed.
+ * user/get call) and skips every openid whose profile this run already fetched (full: its
+ * profile_fetched_at is after the run's start; listing: it is stored as following now, so it is
+ * confirmed, not fetched), so no profile stored before the crash (or the 45009 pause) is fetched
+ * again and none is missed.
  */
 import { z } from 'zod';
 import {
   confirmListed,
+  confirmListedPage,
+  countSubscribed,
   markUnlistedFollowersUnsubscribed,
-  openidsSyncedSince,
+  openidsFetchedSince,
   upsertFollowers,
 } from '../../src/db/followers.ts';
-import type { RunCounts } from '../../src/db/sync-runs.ts';
+import { lastRunCounter, type RunCounts } from '../../src/db/sync-runs.ts';
 import { rowsUpserted } from '../../src/metrics.ts';
-import { FOLLOWER_COUNTERS, followersContract } from '../../src/sync/followers.ts';
+import {
+  FOLLOWER_COUNTERS,
+  type FollowerMode,
+  followersContract,
+  planFollowerCalls,
+} from '../../src/sync/followers.ts';
 import { BATCHGET_MAX, type UserInfo } from '../../src/wechat/schemas.ts';
 import { batchGetUserInfo, iterateFollowerPages } from '../../src/wechat/users.ts';
 import { chunk } from '../../src/wechat/util.ts';
 import { forEachBounded } from '../pool.ts';
-import { defineJob, type JobContext } from '../types.ts';
+import { defineJob, type JobContext, type PlanContext } from '../types.ts';
 import { mirrorTags } from './tags.ts';
 
 const Checkpoint = z.object({
@@ -39,19 +51,52 @@ const Checkpoint = z.object({
   batchesDone: z.number().int().default(0),
   /** Every page was stored: only the unsubscribed marking is left. */
   listingComplete: z.boolean().default(false),
+  /**
+   * Listing mode: openids of pages already passed whose profiles are still to fetch (fewer than
+   * 100). They wait for the next page's, so the new followers of a whole listing take
+   * ceil(new / 100) batchget calls, not one partly filled call per page.
+   */
+  carry: z.array(z.string()).default([]),
   counts: z.record(z.string(), z.number()).default({}),
 });
 type Checkpoint = z.infer<typeof Checkpoint>;
 
 type Counter = (typeof FOLLOWER_COUNTERS)[number];
+type Params = { mode: FollowerMode };
 
 const CHECKPOINT_EVERY_MS = 1_000;
 
-export const followersJob = defineJob(followersContract, syncFollowers);
+export const followersJob = defineJob(followersContract, syncFollowers, planFollowers);
 
-async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<RunCounts> {
+/**
+ * The run's calls, from the last follower total WeChat reported (else the stored count). With
+ * neither (a first sync), the first user/get page tells the total: one call spent on knowing
+ * whether the other calls fit.
+ */
+async function planFollowers(ctx: PlanContext<Params>) {
+  const { db, wechat } = ctx.deps;
+  const storedSubscribed = await countSubscribed(db);
+  let total = (await lastRunCounter(db, 'followers', 'wechatTotal')) ?? storedSubscribed;
+  if (total === 0) {
+    const pages = iterateFollowerPages(wechat);
+    const first = await pages.next();
+    await pages.return();
+    total = first.done ? 0 : first.value.total;
+  }
+  const cp = ctx.checkpoint ? Checkpoint.parse(ctx.checkpoint) : undefined;
+  return planFollowerCalls({
+    mode: ctx.payload.mode,
+    total,
+    storedSubscribed,
+    pagesDone: cp?.pagesDone,
+    batchesDone: cp?.batchesDone,
+  });
+}
+
+async function syncFollowers(ctx: JobContext<Params>): Promise<RunCounts> {
   const { deps, run, signal, log } = ctx;
   const { db, wechat } = deps;
+  const listing = ctx.payload.mode === 'listing';
   const concurrency = deps.config.SYNC_BATCH_CONCURRENCY;
   const writeRows = deps.followerWriteRows ?? 1_000;
   // Times stored in followers (and so follower_history periods) come from the deps' clock, the one
@@ -79,7 +124,12 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
     await run.saveCheckpoint({ ...cp, counts }, counts);
   };
   const report = (phase: string) =>
-    ctx.progress(phase, counts.profiles + counts.skippedOnResume, counts.wechatTotal || undefined, counts);
+    ctx.progress(
+      phase,
+      counts.profiles + counts.confirmed + counts.skippedOnResume,
+      counts.wechatTotal || undefined,
+      counts,
+    );
 
   // Profiles fetched but not yet written, and how many batchget calls they came from.
   let buffer: UserInfo[] = [];
@@ -105,6 +155,20 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
     await save(false);
   };
 
+  /** The openids of a page whose profiles this attempt fetches. */
+  const toFetch = async (openids: string[]): Promise<string[]> => {
+    if (listing) {
+      signal.throwIfAborted();
+      const todo = await confirmListedPage(db, openids, clock(), writer);
+      add('confirmed', openids.length - todo.length);
+      return todo;
+    }
+    if (!run.resumed) return openids;
+    const stored = await openidsFetchedSince(db, openids, run.startedAt);
+    add('skippedOnResume', stored.size);
+    return openids.filter((openid) => !stored.has(openid));
+  };
+
   if (!cp.listingComplete) {
     const pages = iterateFollowerPages(wechat, { startOpenid: cp.cursor });
     // Prefetch the next page while this page's profiles are fetched: no idle gap between pages.
@@ -118,38 +182,31 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
       nextPage.catch(() => undefined);
       counts.wechatTotal = page.total;
 
-      let todo = page.openids;
-      if (run.resumed) {
-        const stored = await openidsSyncedSince(db, todo, run.startedAt);
-        todo = todo.filter((openid) => !stored.has(openid));
-        add('skippedOnResume', page.openids.length - todo.length);
-      }
-      await forEachBounded(chunk(todo, BATCHGET_MAX), concurrency, async (batch) => {
-        signal.throwIfAborted();
-        const askedAt = clock();
-        const infos = await batchGetUserInfo(wechat, batch);
-        if (bufferFetchedAt === undefined || askedAt < bufferFetchedAt) bufferFetchedAt = askedAt;
-        add('batchgetCalls', 1);
-        add('profiles', infos.length);
-        if (infos.length < batch.length) {
-          // Listed by user/get, so still following, but batchget left them out: confirm them as
-          // listed (their last profile stays) or the end of the sync would flag them as gone.
-          const answered = new Set(infos.map((i) => i.openid));
-          const missing = batch.filter((openid) => !answered.has(openid));
-          add('missing', missing.length);
-          await confirmListed(db, missing, clock(), writer);
+      let todo = await toFetch(page.openids);
+      let carry: string[] = [];
+      if (listing) {
+        // Full batches now; the rest waits (in the checkpoint) for the next page, or the end.
+        todo = [...cp.carry, ...todo];
+        const whole = todo.length - (todo.length % BATCHGET_MAX);
+        if (page.nextOpenid !== '') {
+          carry = todo.slice(whole);
+          todo = todo.slice(0, whole);
         }
-        buffer.push(...infos);
-        bufferedBatches += 1;
-        if (buffer.length >= writeRows) await flush();
-      });
-      await flush();
+      }
+      await fetchProfiles(todo);
+      cp.carry = carry;
       // Page counters move only once the page is stored: a resumed attempt refetches this page.
       add('pages', 1);
       add('listed', page.openids.length);
       cp.pagesDone += 1;
       cp.cursor = page.nextOpenid;
+      report(listing ? 'listing' : 'profiles');
       await save(true);
+    }
+    // The last page's leftovers (WeChat's final page is empty, so they are still carried).
+    if (cp.carry.length > 0) {
+      await fetchProfiles(cp.carry);
+      cp.carry = [];
     }
     cp.listingComplete = true;
     await save(true);
@@ -168,4 +225,37 @@ async function syncFollowers(ctx: JobContext<Record<string, never>>): Promise<Ru
   rowsUpserted.inc({ table: 'followers' }, marked);
   report('done');
   return counts;
+
+  /** batchget `openids` in calls of 100, SYNC_BATCH_CONCURRENCY in flight, and store the profiles. */
+  async function fetchProfiles(openids: string[]): Promise<void> {
+    const fetching = forEachBounded(chunk(openids, BATCHGET_MAX), concurrency, async (batch) => {
+      signal.throwIfAborted();
+      const askedAt = clock();
+      const infos = await batchGetUserInfo(wechat, batch);
+      if (bufferFetchedAt === undefined || askedAt < bufferFetchedAt) bufferFetchedAt = askedAt;
+      add('batchgetCalls', 1);
+      add('profiles', infos.length);
+      if (infos.length < batch.length) {
+        // Listed by user/get, so still following, but batchget left them out: confirm them as
+        // listed (their last profile stays) or the end of the sync would flag them as gone.
+        const answered = new Set(infos.map((i) => i.openid));
+        const missing = batch.filter((openid) => !answered.has(openid));
+        add('missing', missing.length);
+        await confirmListed(db, missing, clock(), writer);
+      }
+      buffer.push(...infos);
+      bufferedBatches += 1;
+      if (buffer.length >= writeRows) await flush();
+    });
+    try {
+      await fetching;
+    } catch (error) {
+      // A page cut short (45009, a failed call) still stores the profiles it fetched and says
+      // so in the checkpoint: the attempt that resumes it skips them instead of fetching them again.
+      await flush().catch(() => undefined);
+      await save(true).catch(() => undefined);
+      throw error;
+    }
+    await flush();
+  }
 }

@@ -1,4 +1,8 @@
-/** `wxsync runs [--job x] [--limit n]`: recent sync_runs as a table. */
+/**
+ * `wxsync runs [--job x] [--limit n]`: recent sync_runs as a table. Status is one of running,
+ * retrying, paused, succeeded, failed, skipped (see sync_runs.status); `next` is when a retrying
+ * run's next attempt or a paused run's resume is due (UTC).
+ */
 import type { Command } from 'commander';
 import { ConfigSchema, loadConfig } from '../config.ts';
 import { createDb } from '../db/client.ts';
@@ -8,7 +12,7 @@ import { InputError } from '../errors.ts';
 const RunsConfig = ConfigSchema.pick({ DATABASE_URL: true });
 
 const duration = (r: SyncRunRow) => {
-  const end = r.finishedAt ?? (r.status === 'running' ? new Date() : undefined);
+  const end = r.finishedAt ?? (r.status === 'running' || r.status === 'retrying' ? new Date() : undefined);
   if (!end) return '';
   const s = (end.getTime() - r.startedAt.getTime()) / 1000;
   return s < 120 ? `${s.toFixed(1)}s` : `${Math.floor(s / 60)}m${Math.round(s % 60)}s`;
@@ -22,15 +26,29 @@ const compactCounts = (counts: Record<string, unknown>) =>
 
 /** Rows as a plain padded table (last column unpadded, so long counts wrap naturally). */
 export function formatRunsTable(runs: SyncRunRow[]): string {
-  const header = ['id', 'job', 'status', 'trigger', 'started', 'took', 'tries', 'params', 'counts / error'];
+  const header = [
+    'id',
+    'job',
+    'status',
+    'trigger',
+    'started',
+    'took',
+    'tries',
+    'next',
+    'params',
+    'counts / error',
+  ];
+  const stamp = (d: Date) => d.toISOString().replace('T', ' ').slice(0, 19);
   const rows = runs.map((r) => [
     String(r.id),
     r.job,
     r.status,
     r.trigger,
-    r.startedAt.toISOString().replace('T', ' ').slice(0, 19),
+    stamp(r.startedAt),
     duration(r),
     String(r.attempts),
+    // retrying: BullMQ's next attempt; paused: the resume after the quota reset.
+    r.nextAttemptAt ? stamp(r.nextAttemptAt) : '',
     compactCounts(r.params),
     [compactCounts(r.counts), r.error ? `error: ${r.error}` : ''].filter(Boolean).join(' | '),
   ]);

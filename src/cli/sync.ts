@@ -1,18 +1,22 @@
 /**
- * `wxsync sync followers|blacklist|datacube|publisher|all [--from --to] [--inline]`: through the
- * queue by default (enqueue, or join the job already queued/running, then follow its progress), or
- * in this process with --inline. A progress bar on a TTY, a log line every few seconds otherwise,
- * then a summary; exit code 1 when a job failed.
+ * `wxsync sync followers|blacklist|datacube|publisher|all [--from --to] [--mode] [--force] [--inline]`:
+ * through the queue by default (enqueue, or join the job queued/running with the same parameters,
+ * or queue behind one with other parameters; then follow its progress), or in this process with
+ * --inline. A progress bar on a TTY, a log line every few seconds otherwise, then a summary; exit
+ * code 1 when a job failed, 75 when a run paused on (or was skipped for) WeChat's daily quota.
  */
 import type { Command } from 'commander';
 import { findSyncJob } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { openSyncRuntime } from '../../jobs/sync-runtime.ts';
-import { loadConfig } from '../config.ts';
+import { type Config, loadConfig } from '../config.ts';
 import { errorMessage, InputError } from '../errors.ts';
-import { createLogger } from '../logger.ts';
+import { createLogger, type Log } from '../logger.ts';
+import { openQueue, QUEUE_NAMES } from '../queues.ts';
 import { type Outcome, ProgressView, runThroughQueue } from '../runtime/progress.ts';
 import { parsePayload } from '../sync/contract.ts';
+import { enqueueResume } from '../sync/queue.ts';
+import { QuotaShortError, SyncPausedError, stoppedResult } from '../sync/quota.ts';
 import { contractOf, datedJobs, SYNC_CONTRACTS, SYNC_JOB_NAMES, type SyncJobName } from '../sync/registry.ts';
 
 type SyncOptions = { from?: string; to?: string; inline?: boolean } & Record<string, unknown>;
@@ -66,23 +70,92 @@ export function payloadsFor(jobs: SyncJobName[], options: SyncOptions, now = new
   });
 }
 
+/** EX_TEMPFAIL (sysexits.h): a paused or skipped run; trying again after the quota reset works. */
+export const EXIT_TEMPFAIL = 75;
+
 function printSummary(outcomes: Outcome[], startedAt: number): void {
   console.log(`\nsync summary (${((Date.now() - startedAt) / 1000).toFixed(1)} s):`);
   for (const o of outcomes) {
-    if (o.result) {
-      const counts = Object.entries(o.result.counts)
+    const r = o.result;
+    if (r?.status === 'paused') {
+      console.log(
+        `  ${o.name.padEnd(9)} PAUSED  ${r.reason}${r.pause?.resumeJobId ? ` (job ${r.pause.resumeJobId})` : ''}`,
+      );
+    } else if (r?.status === 'skipped') {
+      console.log(`  ${o.name.padEnd(9)} SKIPPED ${r.reason}`);
+    } else if (r?.status === 'noop') {
+      console.log(
+        `  ${o.name.padEnd(9)} ok      run #${r.runId} had already finished: nothing left to resume`,
+      );
+    } else if (r) {
+      const counts = Object.entries(r.counts)
         .map(([k, v]) => `${k}=${v}`)
         .join(' ');
-      const resumed = o.result.resumed ? `, resumed (attempt ${o.result.attempts})` : '';
+      const resumed = r.resumed ? `, resumed (attempt ${r.attempts})` : '';
       console.log(
-        `  ${o.name.padEnd(9)} ok      run #${o.result.runId} in ${(o.result.durationMs / 1000).toFixed(1)} s${resumed}${o.note ? `, ${o.note}` : ''}\n            ${counts}`,
+        `  ${o.name.padEnd(9)} ok      run #${r.runId} in ${(r.durationMs / 1000).toFixed(1)} s${resumed}${o.note ? `, ${o.note}` : ''}\n            ${counts}`,
       );
     } else {
       console.log(`  ${o.name.padEnd(9)} FAILED  ${o.error}`);
     }
   }
   const failed = outcomes.filter((o) => o.error).length;
-  console.log(failed ? `${failed} of ${outcomes.length} failed` : 'all succeeded');
+  const waiting = outcomes.filter(
+    (o) => o.result?.status === 'paused' || o.result?.status === 'skipped',
+  ).length;
+  console.log(
+    failed
+      ? `${failed} of ${outcomes.length} failed`
+      : waiting
+        ? `${waiting} of ${outcomes.length} waiting for WeChat's daily quota (exit code ${EXIT_TEMPFAIL})`
+        : 'all succeeded',
+  );
+}
+
+/** Exit code of a `sync`: 1 if a job failed, 75 if one paused or was skipped for quota, else 0. */
+export function exitCodeOf(outcomes: Outcome[]): number {
+  if (outcomes.some((o) => o.error)) return 1;
+  if (outcomes.some((o) => o.result?.status === 'paused' || o.result?.status === 'skipped'))
+    return EXIT_TEMPFAIL;
+  return 0;
+}
+
+/**
+ * Runs the jobs in this process, one after the other. A paused run gets the same delayed resume
+ * job a worker would add (00:05 Beijing), so a worker picks it up after the reset.
+ */
+async function runInline(
+  config: Config,
+  log: Log,
+  jobs: { name: SyncJobName; payload: Record<string, unknown> }[],
+  view: ProgressView,
+): Promise<Outcome[]> {
+  const outcomes: Outcome[] = [];
+  const runtime = openSyncRuntime(config, log);
+  const queue = openQueue(QUEUE_NAMES.sync, runtime.deps.redis, config.QUEUE_PREFIX);
+  try {
+    for (const { name, payload } of jobs) {
+      const def = findSyncJob(name);
+      if (!def) continue;
+      try {
+        const result = await runSyncJob(def, payload, runtime.deps, { progress: (p) => view.update(p) });
+        outcomes.push({ name, result });
+      } catch (error) {
+        if (error instanceof SyncPausedError) {
+          const id = await enqueueResume(queue, name, payload, error).catch(() => undefined);
+          outcomes.push({ name, result: stoppedResult(name, error, id) });
+        } else if (error instanceof QuotaShortError) {
+          outcomes.push({ name, result: stoppedResult(name, error) });
+        } else {
+          outcomes.push({ name, error: errorMessage(error) });
+        }
+      }
+    }
+  } finally {
+    await queue.close();
+    await runtime.close();
+  }
+  return outcomes;
 }
 
 export function registerSyncCommands(program: Command): void {
@@ -100,6 +173,10 @@ export function registerSyncCommands(program: Command): void {
   for (const option of extraOptions()) command.option(option.flag, option.description);
   command
     .option('--inline', 'run in this process instead of through the queue and a worker')
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 done, 1 a job failed, ${EXIT_TEMPFAIL} a run paused on WeChat's daily quota (45009) or was\nskipped because its planned calls exceed what is left today; the output says when it resumes.`,
+    )
     .action(async (what: string, options: SyncOptions) => {
       const jobs = payloadsFor(jobsFor(what), options);
       const config = loadConfig();
@@ -108,33 +185,15 @@ export function registerSyncCommands(program: Command): void {
       });
       const view = new ProgressView(process.stdout.isTTY === true);
       const startedAt = Date.now();
-      const outcomes: Outcome[] = [];
+      let outcomes: Outcome[] = [];
       try {
-        if (options.inline) {
-          const runtime = openSyncRuntime(config, log);
-          try {
-            for (const { name, payload } of jobs) {
-              const def = findSyncJob(name);
-              if (!def) continue;
-              try {
-                const result = await runSyncJob(def, payload, runtime.deps, {
-                  progress: (p) => view.update(p),
-                });
-                outcomes.push({ name, result });
-              } catch (error) {
-                outcomes.push({ name, error: errorMessage(error) });
-              }
-            }
-          } finally {
-            await runtime.close();
-          }
-        } else {
-          outcomes.push(...(await runThroughQueue(config, jobs, view)));
-        }
+        outcomes = options.inline
+          ? await runInline(config, log, jobs, view)
+          : await runThroughQueue(config, jobs, view);
       } finally {
         view.stop();
       }
       printSummary(outcomes, startedAt);
-      if (outcomes.some((o) => o.error)) process.exitCode = 1;
+      process.exitCode = exitCodeOf(outcomes);
     });
 }

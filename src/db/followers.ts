@@ -47,7 +47,7 @@ export interface UpsertResult {
   inserted: number;
   /** Existing rows whose stored values changed. */
   changed: number;
-  /** Rows confirmed as they were (only last_synced_at moved). */
+  /** Rows confirmed as they were (only membership_confirmed_at and profile_fetched_at moved). */
   unchanged: number;
 }
 
@@ -92,7 +92,7 @@ async function countedUpsert(db: Db, upsert: Prisma.Sql, at: Date): Promise<Upse
 }
 
 export interface UpsertOptions {
-  /** Stored as last_synced_at (and, unless `changedAt` says otherwise, updated_at of changed rows). */
+  /** Stored as membership_confirmed_at (and, unless `changedAt` says otherwise, updated_at of changed rows). */
   syncedAt: Date;
   /**
    * When the change took effect, stored as updated_at of changed rows and so the start of their
@@ -102,9 +102,10 @@ export interface UpsertOptions {
   /** Who writes (history and lineage); absent: recorded as `unknown`. */
   writer?: Writer;
   /**
-   * When WeChat was asked (before the call that returned these profiles, default syncedAt). An
-   * answer is older than an event recorded after that moment: an unsubscribe (or subscribe) push
-   * applied while a sync was fetching is not undone by the sync's stale answer.
+   * When WeChat was asked (before the call that returned these profiles, default syncedAt): stored
+   * as profile_fetched_at. An answer is older than an event recorded after that moment: an
+   * unsubscribe (or subscribe) push applied while a sync was fetching is not undone by the sync's
+   * stale answer.
    */
   fetchedAt?: Date;
 }
@@ -161,10 +162,12 @@ async function upsertFollowing(db: Db, infos: UserInfo[], w: WriteContext): Prom
     Prisma.sql`
       INSERT INTO followers AS f (openid, unionid, subscribe, nickname, sex, language, city, province, country,
         headimgurl, subscribe_time, remark, groupid, tagid_list, subscribe_scene, qr_scene, qr_scene_str,
-        first_seen_at, updated_at, last_synced_at, unsubscribed_at, last_run_id, last_event_id)
+        first_seen_at, updated_at, membership_confirmed_at, profile_fetched_at, unsubscribed_at, last_run_id,
+        last_event_id)
       SELECT t.openid, t.unionid, true, t.nickname, t.sex, t.language, t.city, t.province, t.country,
         t.headimgurl, t.subscribe_time, t.remark, t.groupid, t.tagid_list::int[], t.subscribe_scene, t.qr_scene,
-        t.qr_scene_str, ${at}, ${changedAt}, ${at}, NULL, ${runIdOf(w.writer)}::bigint, t.last_event_id
+        t.qr_scene_str, ${at}, ${changedAt}, ${at}, ${fetchedAt}, NULL, ${runIdOf(w.writer)}::bigint,
+        t.last_event_id
       FROM ${writerItem(w.writer)}, unnest(
         ${col((i) => i.openid)}::text[], ${col((i) => i.unionid ?? null)}::text[],
         ${col((i) => i.nickname ?? null)}::text[], ${col((i) => i.sex ?? null)}::int[],
@@ -194,7 +197,8 @@ async function upsertFollowing(db: Db, infos: UserInfo[], w: WriteContext): Prom
            EXCLUDED.groupid, EXCLUDED.tagid_list, EXCLUDED.subscribe_scene, EXCLUDED.qr_scene,
            EXCLUDED.qr_scene_str, NULL::timestamptz)
           THEN EXCLUDED.updated_at ELSE f.updated_at END,
-        last_synced_at = EXCLUDED.last_synced_at,
+        membership_confirmed_at = EXCLUDED.membership_confirmed_at,
+        profile_fetched_at = EXCLUDED.profile_fetched_at,
         last_run_id = coalesce(EXCLUDED.last_run_id, f.last_run_id),
         last_event_id = coalesce(EXCLUDED.last_event_id, f.last_event_id)
       -- An unsubscribe recorded after WeChat was asked is newer than this answer.
@@ -209,10 +213,10 @@ async function upsertLeft(db: Db, infos: UserInfo[], w: WriteContext): Promise<U
   return countedUpsert(
     db,
     Prisma.sql`
-      INSERT INTO followers AS f (openid, unionid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at,
-        last_run_id, last_event_id)
-      SELECT t.openid, t.unionid, false, ${at}, ${changedAt}, ${at}, ${changedAt}, ${runIdOf(w.writer)}::bigint,
-        t.last_event_id
+      INSERT INTO followers AS f (openid, unionid, subscribe, first_seen_at, updated_at, membership_confirmed_at,
+        profile_fetched_at, unsubscribed_at, last_run_id, last_event_id)
+      SELECT t.openid, t.unionid, false, ${at}, ${changedAt}, ${at}, ${fetchedAt}, ${changedAt},
+        ${runIdOf(w.writer)}::bigint, t.last_event_id
       FROM ${writerItem(w.writer)},
         unnest(${infos.map((i) => i.openid)}::text[], ${infos.map((i) => i.unionid ?? null)}::text[],
                ${infos.map((i) => eventIdOf(w.writer, i.openid))}::bigint[])
@@ -224,7 +228,8 @@ async function upsertLeft(db: Db, infos: UserInfo[], w: WriteContext): Promise<U
         updated_at = CASE WHEN f.subscribe OR f.unsubscribed_at IS NULL
                             OR f.unionid IS DISTINCT FROM coalesce(EXCLUDED.unionid, f.unionid)
                           THEN EXCLUDED.updated_at ELSE f.updated_at END,
-        last_synced_at = EXCLUDED.last_synced_at,
+        membership_confirmed_at = EXCLUDED.membership_confirmed_at,
+        profile_fetched_at = EXCLUDED.profile_fetched_at,
         last_run_id = coalesce(EXCLUDED.last_run_id, f.last_run_id),
         last_event_id = coalesce(EXCLUDED.last_event_id, f.last_event_id)
       -- A (re)subscribe recorded after WeChat was asked is newer than this answer.
@@ -257,24 +262,24 @@ export async function markAllUnsubscribed(
   if (unique.length === 0) return 0;
   // updated_at = the unsubscribe's time: the follower_history period "left" starts then.
   return db.$executeRaw`
-    INSERT INTO followers AS f (openid, subscribe, first_seen_at, updated_at, last_synced_at, unsubscribed_at,
-      last_run_id, last_event_id)
+    INSERT INTO followers AS f (openid, subscribe, first_seen_at, updated_at, membership_confirmed_at,
+      unsubscribed_at, last_run_id, last_event_id)
     SELECT t.openid, false, now(), ${at}, now(), ${at}, ${runIdOf(writer)}::bigint, t.last_event_id
     FROM ${writerItem(writer)},
       unnest(${unique}::text[], ${unique.map((openid) => eventIdOf(writer, openid))}::bigint[])
         AS t(openid, last_event_id)
     ON CONFLICT (openid) DO UPDATE SET
       subscribe = false, unsubscribed_at = EXCLUDED.unsubscribed_at,
-      updated_at = EXCLUDED.updated_at, last_synced_at = EXCLUDED.last_synced_at,
+      updated_at = EXCLUDED.updated_at, membership_confirmed_at = EXCLUDED.membership_confirmed_at,
       last_run_id = coalesce(EXCLUDED.last_run_id, f.last_run_id),
       last_event_id = coalesce(EXCLUDED.last_event_id, f.last_event_id)
     WHERE f.subscribe AND (f.subscribe_time IS NULL OR f.subscribe_time <= ${at})`;
 }
 
 /**
- * Marks unsubscribed every follower a completed full sync did not see (WeChat lists only current
+ * Marks unsubscribed every follower a completed listing did not confirm (WeChat lists only current
  * followers). `listedSince` is when the sync run started: rows it confirmed have a newer
- * last_synced_at. Never deletes.
+ * membership_confirmed_at. Never deletes.
  */
 export async function markUnlistedFollowersUnsubscribed(
   db: Db,
@@ -286,29 +291,68 @@ export async function markUnlistedFollowersUnsubscribed(
     UPDATE followers SET subscribe = false, unsubscribed_at = ${at}, updated_at = ${at},
       last_run_id = coalesce(${runIdOf(writer)}::bigint, last_run_id)
     FROM ${writerItem(writer)}
-    WHERE subscribe AND (last_synced_at IS NULL OR last_synced_at < ${listedSince})`;
+    WHERE subscribe AND (membership_confirmed_at IS NULL OR membership_confirmed_at < ${listedSince})`;
 }
 
 /**
- * Marks followers a full listing named as confirmed (last_synced_at) without a fresh profile, for
- * openids batchget left out of its answer: they keep their stored profile and are not flagged as
- * gone. Openids never stored stay absent (there is nothing to store yet).
+ * Marks followers a listing named as confirmed (membership_confirmed_at) without a fresh profile,
+ * for openids batchget left out of its answer: they keep their stored profile and are not flagged
+ * as gone. Openids never stored stay absent (there is nothing to store yet).
  */
 export async function confirmListed(db: Db, openids: string[], at: Date, writer?: Writer): Promise<number> {
   if (openids.length === 0) return 0;
-  return db.$executeRaw`
-    UPDATE followers SET last_synced_at = ${at}, last_run_id = coalesce(${runIdOf(writer)}::bigint, last_run_id)
-    WHERE openid = ANY(${openids}::text[]) AND subscribe`;
+  const rows = await bulkQuery<{ n: string }>(
+    db,
+    Prisma.sql`
+    WITH c AS (
+      UPDATE followers f SET membership_confirmed_at = ${at},
+        last_run_id = coalesce(${runIdOf(writer)}::bigint, f.last_run_id)
+      FROM ${writerItem(writer)}, unnest(${openids}::text[]) AS t(openid)
+      WHERE f.openid = t.openid AND f.subscribe RETURNING 1)
+    SELECT count(*) AS n FROM c`,
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 /**
- * The openids among `openids` that a sync confirmed at or after `since` (their stored row is that
- * fresh). A resumed follower sync uses it to skip profiles the interrupted attempt already stored.
+ * One user/get page of a listing sync, in one statement: confirms the membership of every openid on
+ * it that is stored as following, and returns the others (never stored, or stored as gone: new and
+ * returning followers), the only ones whose profiles the listing fetches. A join on unnest(), not
+ * `= ANY($1)`: with 10,000 openids PostgreSQL plans ANY as a scan of the whole table.
  */
-export async function openidsSyncedSince(db: Db, openids: string[], since: Date): Promise<Set<string>> {
+export async function confirmListedPage(
+  db: Db,
+  openids: string[],
+  at: Date,
+  writer?: Writer,
+): Promise<string[]> {
+  if (openids.length === 0) return [];
+  const rows = await bulkQuery<{ openid: string }>(
+    db,
+    Prisma.sql`
+    WITH page AS (SELECT DISTINCT t.openid FROM unnest(${openids}::text[]) AS t(openid)),
+    confirmed AS (
+      UPDATE followers f SET membership_confirmed_at = ${at},
+        last_run_id = coalesce(${runIdOf(writer)}::bigint, f.last_run_id)
+      FROM ${writerItem(writer)}, page WHERE f.openid = page.openid AND f.subscribe
+      RETURNING f.openid)
+    SELECT openid FROM page EXCEPT SELECT openid FROM confirmed`,
+  );
+  return rows.map((r) => r.openid);
+}
+
+/**
+ * The openids among `openids` whose profile was fetched at or after `since`. A resumed full sync
+ * uses it to skip the profiles the interrupted attempt already stored.
+ */
+export async function openidsFetchedSince(db: Db, openids: string[], since: Date): Promise<Set<string>> {
   if (openids.length === 0) return new Set();
-  const rows = await db.$queryRaw<{ openid: string }[]>`
-    SELECT openid FROM followers WHERE openid = ANY(${openids}::text[]) AND last_synced_at >= ${since}`;
+  const rows = await bulkQuery<{ openid: string }>(
+    db,
+    Prisma.sql`
+    SELECT f.openid FROM followers f JOIN unnest(${openids}::text[]) AS t(openid) ON f.openid = t.openid
+    WHERE f.profile_fetched_at >= ${since}`,
+  );
   return new Set(rows.map((r) => r.openid));
 }
 
@@ -350,4 +394,10 @@ export async function followerStatusCounts(db: Db): Promise<{ subscribed: number
     SELECT status, followers FROM follower_status`;
   const count = (status: string) => rows.find((r) => r.status === status)?.followers ?? 0;
   return { subscribed: count('subscribed'), unsubscribed: count('unsubscribed') };
+}
+
+/** Followers stored as following now (what a listing expects WeChat to list, before it lists). */
+export async function countSubscribed(db: Db): Promise<number> {
+  const [row] = await db.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM followers WHERE subscribe`;
+  return Number(row?.n ?? 0);
 }

@@ -1,10 +1,20 @@
 /**
- * The `sync_runs` audit trail: one row per run of a sync job. A run that a dead worker left
- * 'running' is resumed (attempts + 1, same row, same checkpoint) by the next holder of the job's
- * lock, so the row always describes the whole run, however many processes it took.
+ * The `sync_runs` audit trail: one row per run of a sync job. A run still open (running, retrying
+ * or paused: see OPEN_STATUSES) is resumed (attempts + 1, same row, same checkpoint) by the next
+ * holder of the job's lock, so the row always describes the whole run, however many attempts and
+ * processes it took.
  */
 import type { Prisma } from '../generated/prisma/client.ts';
+import type { SyncStatus } from '../generated/prisma/enums.ts';
 import type { Db } from './client.ts';
+
+export type { SyncStatus };
+
+/**
+ * Runs not ended yet: at work (running), waiting for BullMQ's next attempt (retrying), or waiting
+ * for WeChat's daily quota to reset (paused). The next attempt with the same parameters resumes them.
+ */
+export const OPEN_STATUSES = ['running', 'retrying', 'paused'] as const satisfies readonly SyncStatus[];
 
 /** Counters of a run (pages, profiles, rows written...) plus a few string notes (clippedTo...). */
 export type RunCounts = Record<string, number | string>;
@@ -14,13 +24,15 @@ export interface SyncRunRow {
   job: string;
   params: Record<string, unknown>;
   trigger: string;
-  status: 'running' | 'succeeded' | 'failed';
+  status: SyncStatus;
   startedAt: Date;
   finishedAt: Date | null;
   counts: RunCounts;
   error: string | null;
   checkpoint: unknown;
   attempts: number;
+  /** When a retrying run's next attempt, or a paused run's resume, is due. */
+  nextAttemptAt: Date | null;
 }
 
 type Row = Awaited<ReturnType<Db['syncRun']['findFirstOrThrow']>>;
@@ -37,6 +49,7 @@ const toRow = (r: Row): SyncRunRow => ({
   error: r.error,
   checkpoint: r.checkpoint,
   attempts: r.attempts,
+  nextAttemptAt: r.nextAttemptAt,
 });
 
 const json = (v: unknown) => v as Prisma.InputJsonValue;
@@ -56,20 +69,23 @@ export async function startRun(
   return toRow(row);
 }
 
-/** Runs of `job` still marked running, newest first (only stale ones once the caller holds the job's lock). */
-export async function findRunningRuns(db: Db, job: string): Promise<SyncRunRow[]> {
+/**
+ * Open runs of `job` (running, retrying, paused), newest first. Once the caller holds the job's
+ * lock, none of them is at work: they are what its attempt may resume.
+ */
+export async function findOpenRuns(db: Db, job: string): Promise<SyncRunRow[]> {
   const rows = await db.syncRun.findMany({
-    where: { job, status: 'running' },
+    where: { job, status: { in: [...OPEN_STATUSES] } },
     orderBy: { startedAt: 'desc' },
   });
   return rows.map(toRow);
 }
 
-/** Takes over a stale run: one more attempt on the same row, checkpoint kept. */
+/** Takes over an open run: one more attempt on the same row, checkpoint kept, running again. */
 export async function resumeRun(db: Db, id: number): Promise<SyncRunRow> {
   const row = await db.syncRun.update({
     where: { id: BigInt(id) },
-    data: { attempts: { increment: 1 }, error: null },
+    data: { attempts: { increment: 1 }, error: null, status: 'running', nextAttemptAt: null },
   });
   return toRow(row);
 }
@@ -99,14 +115,70 @@ export async function finishRun(
       counts: json(outcome.counts),
       error: outcome.error ?? null,
       finishedAt: outcome.finishedAt ?? new Date(),
+      nextAttemptAt: null,
     },
   });
   return toRow(row);
 }
 
-/** A failed attempt that will be retried: the run stays 'running' (to be resumed), the error is kept. */
-export async function noteRetry(db: Db, id: number, error: string): Promise<void> {
-  await db.syncRun.update({ where: { id: BigInt(id) }, data: { error } });
+/**
+ * A failed attempt that BullMQ will try again at `nextAttemptAt`: the run is 'retrying' (not at
+ * work, to be resumed from its checkpoint), its error kept.
+ */
+export async function noteRetry(
+  db: Db,
+  id: number,
+  retry: { error: string; nextAttemptAt: Date | null; counts: RunCounts },
+): Promise<void> {
+  await db.syncRun.update({
+    where: { id: BigInt(id) },
+    data: {
+      status: 'retrying',
+      error: retry.error,
+      nextAttemptAt: retry.nextAttemptAt,
+      counts: json(retry.counts),
+    },
+  });
+}
+
+/**
+ * WeChat's daily quota ran out mid-run: the run is 'paused' with its checkpoint, to be resumed at
+ * `resumeAt` (after the reset) or by any earlier attempt with the same parameters.
+ */
+export async function pauseRun(
+  db: Db,
+  id: number,
+  pause: { error: string; resumeAt: Date; counts: RunCounts },
+): Promise<SyncRunRow> {
+  const row = await db.syncRun.update({
+    where: { id: BigInt(id) },
+    data: { status: 'paused', error: pause.error, nextAttemptAt: pause.resumeAt, counts: json(pause.counts) },
+  });
+  return toRow(row);
+}
+
+/**
+ * Records a run that did not start (its planned WeChat calls exceed the remaining daily quota):
+ * status 'skipped', the reason in `error`, the estimate and the quota figures in `counts`.
+ */
+export async function recordSkippedRun(
+  db: Db,
+  run: { job: string; params: Record<string, unknown>; trigger: string; error: string; counts: RunCounts },
+): Promise<SyncRunRow> {
+  const now = new Date();
+  const row = await db.syncRun.create({
+    data: {
+      job: run.job,
+      params: json(run.params),
+      trigger: run.trigger,
+      status: 'skipped',
+      startedAt: now,
+      finishedAt: now,
+      error: run.error,
+      counts: json(run.counts),
+    },
+  });
+  return toRow(row);
 }
 
 export async function listRuns(db: Db, filter: { job?: string; limit?: number } = {}): Promise<SyncRunRow[]> {
@@ -154,4 +226,16 @@ export async function lastSucceededAt(db: Db, job: string): Promise<Date | null>
     select: { finishedAt: true },
   });
   return row?.finishedAt ?? null;
+}
+
+/**
+ * The last value a run of `job` recorded for the numeric counter `key` (the follower total WeChat
+ * reported, for planning the next run), or undefined when no run recorded one.
+ */
+export async function lastRunCounter(db: Db, job: string, key: string): Promise<number | undefined> {
+  const [row] = await db.$queryRaw<{ value: number | null }[]>`
+    SELECT (counts ->> ${key})::float8 AS value FROM sync_runs
+    WHERE job = ${job} AND jsonb_typeof(counts -> ${key}) = 'number' AND (counts ->> ${key})::float8 > 0
+    ORDER BY started_at DESC, id DESC LIMIT 1`;
+  return row?.value ?? undefined;
 }

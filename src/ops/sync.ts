@@ -9,7 +9,7 @@ import { getRun, listRuns, type SyncRunRow } from '../db/sync-runs.ts';
 import { ConflictError, InputError, UnavailableError, WxsyncError } from '../errors.ts';
 import { QUEUE_NAMES } from '../queues.ts';
 import { parsePayload } from '../sync/contract.ts';
-import { enqueueSync } from '../sync/queue.ts';
+import { describeEnqueued, enqueueSync } from '../sync/queue.ts';
 import { contractOf, SYNC_JOB_NAMES, type SyncJobName } from '../sync/registry.ts';
 import type { OpsDeps } from './deps.ts';
 import { DateRange, parseInput, RunId } from './inputs.ts';
@@ -32,8 +32,17 @@ export interface Triggered {
   job: SyncJobName;
   /** BullMQ job id; follow it in /admin/queues or with `wxsync sync <job>`. */
   job_id: string;
-  /** true when the same job was already queued or running and this request joined it. */
+  /** true when a job with the same resolved parameters was queued, running or waiting, and this request joined it. */
   joined: boolean;
+  /** true when the joined job was waiting (a paused run's resume, a retry's backoff) and now starts at once. */
+  promoted: boolean;
+  /**
+   * Jobs of the same name with other parameters, queued or running: this one runs after them (one
+   * run of a job at a time). Empty when it can start at once.
+   */
+  queued_behind: { id: string; state: string; params: Record<string, unknown> }[];
+  /** What happened, in words (the CLI prints the same). */
+  message: string;
   payload: Record<string, unknown>;
 }
 
@@ -50,14 +59,25 @@ async function enqueue(
 ): Promise<Triggered> {
   // Only what the job's payload schema knows goes on the queue (run params carry derived keys).
   const clean = parsePayload(contractOf(name), payload) as Record<string, unknown>;
-  const { job, joined } = await enqueueSync(syncQueue(deps), name, clean);
-  deps.log.info({ job: name, jobId: job.id, joined, payload: clean }, 'sync job enqueued by an operator');
-  return { job: name, job_id: String(job.id), joined, payload: clean };
+  const e = await enqueueSync(syncQueue(deps), name, clean);
+  const message = describeEnqueued(name, e);
+  deps.log.info({ job: name, jobId: e.job.id, joined: e.joined, payload: clean }, message);
+  return {
+    job: name,
+    job_id: String(e.job.id),
+    joined: e.joined,
+    promoted: e.promoted,
+    queued_behind: e.behind,
+    message,
+    payload: clean,
+  };
 }
 
 /**
- * Enqueues `job` with `{from?, to?}` (YYYY-MM-DD, from <= to, at most 366 days). Jobs without a
- * date range (followers, blacklist) refuse one rather than silently ignoring it.
+ * Enqueues `job` with `{from?, to?}` (YYYY-MM-DD, from <= to, at most 366 days) and the options its
+ * contract declares (followers: `mode`, `force`). Jobs without a date range (followers,
+ * blacklist) refuse one, and an option the job does not take is refused, rather than silently
+ * ignored.
  */
 export async function triggerSync(
   deps: Pick<OpsDeps, 'queues' | 'log'>,
@@ -72,6 +92,17 @@ export async function triggerSync(
   if ((range.from || range.to) && !contractOf(name).range) {
     throw new InputError(`the ${name} sync takes no date range (it always mirrors the whole list)`);
   }
+  const body = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const known = new Set(['from', 'to', ...(contractOf(name).options ?? []).map((o) => o.key)]);
+  const unknown = Object.keys(body).filter((k) => !known.has(k));
+  if (unknown.length > 0) {
+    throw new InputError(
+      `the ${name} sync takes no ${unknown.join(', ')} (it takes ${[...known].join(', ')})`,
+    );
+  }
+  for (const option of contractOf(name).options ?? []) {
+    if (body[option.key] !== undefined) payload[option.key] = body[option.key];
+  }
   return enqueue(deps, name, payload);
 }
 
@@ -83,9 +114,14 @@ export async function listSyncRuns(
   return { runs: await listRuns(deps.db, { job, limit }) };
 }
 
+/** Runs an operator may retry: failed, skipped (quota short), paused (resume it now). */
+const RETRYABLE_STATUSES: readonly string[] = ['failed', 'skipped', 'paused'];
+
 /**
- * Runs a failed run again with the same parameters, as a new run (a new sync_runs row; the failed
- * one stays as it was, for the record). Only failed runs: a running one is still going, a
+ * Runs a run again with its own parameters (the resolved ones stored in sync_runs.params, not
+ * today's defaults). A failed or skipped run becomes a new run (a new sync_runs row; the old one
+ * stays as it was, for the record); a paused one is resumed now from its checkpoint (joining and
+ * starting its delayed resume job when there is one). A running or retrying run is still going, a
  * succeeded one needs no retry (trigger the job instead).
  */
 export async function retrySyncRun(
@@ -95,8 +131,10 @@ export async function retrySyncRun(
   const id = parseInput(RunId, rawId);
   const run = await getRun(deps.db, id);
   if (!run) throw new NotFoundError(`no sync run #${id}`);
-  if (run.status !== 'failed') {
-    throw new ConflictError(`run #${id} is ${run.status}: only failed runs can be retried`);
+  if (!RETRYABLE_STATUSES.includes(run.status)) {
+    throw new ConflictError(
+      `run #${id} is ${run.status}: only ${RETRYABLE_STATUSES.join(', ')} runs can be retried`,
+    );
   }
   const name = parseInput(JobName, run.job);
   // params are the resolved parameters (dates filled in); the payload schema keeps what it knows.

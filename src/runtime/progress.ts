@@ -9,7 +9,7 @@ import { errorMessage } from '../errors.ts';
 import { openQueue, QUEUE_NAMES } from '../queues.ts';
 import { createRedis } from '../redis.ts';
 import type { SyncProgress, SyncResult } from '../sync/contract.ts';
-import { enqueueSync, followSyncJob } from '../sync/queue.ts';
+import { describeEnqueued, enqueueSync, followSyncJob } from '../sync/queue.ts';
 import { rowsWritten as rowsOf, type SyncJobName } from '../sync/registry.ts';
 
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
@@ -79,9 +79,9 @@ export class ProgressView {
 export type Outcome = { name: SyncJobName; result?: SyncResult; error?: string; note?: string };
 
 /**
- * Enqueues each job (or joins the one already queued or running), follows them all to their end
- * through `view`, and returns one outcome per job (a failed job is an outcome, not a throw).
- * `wxsync sync` and `wxsync demo` both run their syncs this way.
+ * Enqueues each job (or joins the one queued or running with the same parameters), follows them all
+ * to their end through `view`, and returns one outcome per job (a failed job is an outcome, not a
+ * throw). `wxsync sync` and `wxsync demo` both run their syncs this way.
  */
 export async function runThroughQueue(
   config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
@@ -94,13 +94,9 @@ export async function runThroughQueue(
   try {
     const enqueued: { name: SyncJobName; job: Job; joined: boolean }[] = [];
     for (const { name, payload } of jobs) {
-      const { job, joined } = await enqueueSync(queue, name, payload);
-      say(
-        joined
-          ? `${name}: joining job ${job.id} (already queued or running)`
-          : `${name}: enqueued job ${job.id}`,
-      );
-      enqueued.push({ name, job, joined });
+      const e = await enqueueSync(queue, name, payload);
+      say(describeEnqueued(name, e));
+      enqueued.push({ name, job: e.job, joined: e.joined });
     }
     if ((await queue.getWorkersCount()) === 0) {
       say('no worker is running yet: the jobs wait for `wxsync worker` (or use --inline)');

@@ -42,6 +42,14 @@ export interface SyncOption {
   description: string;
 }
 
+/** A schedule beside a job's main one (the weekly full follower sync beside the nightly listing). */
+export interface ExtraSchedule {
+  cron: CronSetting;
+  /** Part of the slot's job id (`followers-full-<slot>`), so both schedules of one minute can run. */
+  tag: string;
+  payload(slot: Date): Record<string, unknown>;
+}
+
 export interface SyncContract<
   N extends string = string,
   In = unknown,
@@ -66,6 +74,33 @@ export interface SyncContract<
   resolve(payload: In, now: Date): P;
   /** The payload of the run a schedule slot starts (ranges fixed at enqueue, from the slot). */
   scheduledPayload(slot: Date): Record<string, unknown>;
+  /** More schedules of the same job with other payloads. */
+  alsoScheduled?: readonly ExtraSchedule[];
+  /**
+   * Resolved parameters that record how a run was resolved but do not make two runs different
+   * (datacube's `today`): ignored when a request is compared with a queued job or an open run.
+   */
+  derivedParams?: readonly string[];
+  /**
+   * What the request asks beyond the run's parameters (`force` of the follower sync): part of
+   * what makes two requests the same, never of the run (a forced request resumes a paused run).
+   */
+  requestFlags?(payload: In): Record<string, unknown>;
+}
+
+/** The parameters that identify a run: resolved params less the contract's derived ones, keys sorted. */
+export function runIdentity(
+  contract: Pick<AnySyncContract, 'derivedParams'>,
+  params: Record<string, unknown>,
+): string {
+  const skip = new Set(contract.derivedParams ?? []);
+  return JSON.stringify(
+    Object.fromEntries(
+      Object.entries(params)
+        .filter(([k]) => !skip.has(k))
+        .sort(([a], [b]) => a.localeCompare(b)),
+    ),
+  );
 }
 
 /** Keeps each definition's own types (and its literal name) while the registry lists them side by side. */
@@ -116,7 +151,7 @@ export interface SyncProgress {
 }
 export type ProgressFn = (progress: SyncProgress) => void;
 
-/** What a finished run returns (BullMQ's return value of a sync job). */
+/** What a finished attempt returns (BullMQ's return value of a sync job). */
 export interface SyncResult {
   job: string;
   runId: number;
@@ -125,4 +160,15 @@ export interface SyncResult {
   attempts: number;
   counts: RunCounts;
   durationMs: number;
+  /**
+   * 'paused' when WeChat's daily quota ran out mid-run (the run waits in sync_runs with its
+   * checkpoint); 'skipped' when its planned calls exceed today's remaining quota (never started);
+   * 'noop' when a resume job found its run already finished by an earlier request.
+   * Absent (or 'succeeded') when the run finished.
+   */
+  status?: 'succeeded' | 'paused' | 'skipped' | 'noop';
+  /** Why a run paused (the error naming the API, WeChat's rid and the resume time) or was skipped (the shortfall). */
+  reason?: string;
+  /** For a paused run: when it resumes, and the delayed job that will. */
+  pause?: { resumeAt: string; resumeJobId?: string };
 }

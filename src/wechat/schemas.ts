@@ -82,6 +82,8 @@ export type Tag = z.infer<typeof Tag>;
 export const TagsResponse = z.object({ tags: z.array(Tag) });
 export type TagsResponse = z.infer<typeof TagsResponse>;
 
+/** Openids in one user/get page (the follower sync plans its calls with it). */
+export const USER_GET_PAGE_SIZE = 10_000;
 export const GetBlacklistRequest = z.object({ begin_openid: z.string().default('') });
 
 // POST /cgi-bin/tags/members/batchblacklist | batchunblacklist (at most 20 openids per call)

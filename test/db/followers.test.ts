@@ -1,8 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   confirmListed,
+  confirmListedPage,
+  countSubscribed,
   markUnlistedFollowersUnsubscribed,
   markUnsubscribed,
+  openidsFetchedSince,
   upsertFollowers,
 } from '../../src/db/followers.ts';
 import type { UserInfo } from '../../src/wechat/schemas.ts';
@@ -55,10 +58,17 @@ describe('upsertFollowers', () => {
     expect(second).toEqual({ inserted: 0, changed: 1, unchanged: 2 });
 
     const rows = await t.db.follower.findMany({ orderBy: { openid: 'asc' } });
-    expect(rows.map((r) => [r.openid, r.updatedAt.toISOString(), r.lastSyncedAt?.toISOString()])).toEqual([
-      ['oA', t1.toISOString(), t2.toISOString()],
-      ['oB', t2.toISOString(), t2.toISOString()],
-      ['oC', t1.toISOString(), t2.toISOString()],
+    expect(
+      rows.map((r) => [
+        r.openid,
+        r.updatedAt.toISOString(),
+        r.membershipConfirmedAt?.toISOString(),
+        r.profileFetchedAt?.toISOString(),
+      ]),
+    ).toEqual([
+      ['oA', t1.toISOString(), t2.toISOString(), t2.toISOString()],
+      ['oB', t2.toISOString(), t2.toISOString(), t2.toISOString()],
+      ['oC', t1.toISOString(), t2.toISOString(), t2.toISOString()],
     ]);
     const b = rows[1]!;
     expect(b).toMatchObject({ remark: 'vip', nickname: '小红🌸', tagidList: [128, 2], qrScene: 98765n });
@@ -82,7 +92,7 @@ describe('upsertFollowers', () => {
     const kept = await t.db.follower.findUniqueOrThrow({ where: { openid: 'oK' } });
     expect(kept).toMatchObject(rich);
     expect(kept.updatedAt).toEqual(t1);
-    expect(kept.lastSyncedAt).toEqual(t2);
+    expect(kept.membershipConfirmedAt).toEqual(t2);
     // A real new value still wins (and moves updated_at); other fields still follow WeChat.
     const renamed = await upsertFollowers(
       t.db,
@@ -188,5 +198,41 @@ describe('confirmListed', () => {
       ['oGone', false, '小红🌸'],
       ['oListed', true, '小红🌸'],
     ]);
+  });
+});
+
+describe('listing a page', () => {
+  it('confirms the stored followers it names and returns the new and returning ones', async () => {
+    const fetched = new Date('2026-06-01T00:00:00Z');
+    await upsertFollowers(t.db, [profile('pKnown1'), profile('pKnown2'), profile('pLeft')], {
+      syncedAt: fetched,
+    });
+    await upsertFollowers(t.db, [{ subscribe: 0, openid: 'pLeft' }], { syncedAt: fetched });
+    const listedAt = new Date('2026-06-02T00:00:00Z');
+    const todo = await confirmListedPage(t.db, ['pKnown1', 'pNew', 'pLeft', 'pKnown2', 'pNew'], listedAt);
+    expect([...todo].sort()).toEqual(['pLeft', 'pNew']);
+    const rows = await t.db.follower.findMany({
+      where: { openid: { in: ['pKnown1', 'pKnown2', 'pLeft'] } },
+      orderBy: { openid: 'asc' },
+    });
+    // Membership moved, the profile (and updated_at) did not: nothing was fetched.
+    expect(
+      rows.map((r) => [r.openid, r.membershipConfirmedAt?.toISOString(), r.profileFetchedAt?.toISOString()]),
+    ).toEqual([
+      ['pKnown1', listedAt.toISOString(), fetched.toISOString()],
+      ['pKnown2', listedAt.toISOString(), fetched.toISOString()],
+      ['pLeft', fetched.toISOString(), fetched.toISOString()],
+    ]);
+    expect(rows.every((r) => r.updatedAt.getTime() === fetched.getTime())).toBe(true);
+    expect(await confirmListedPage(t.db, [], listedAt)).toEqual([]);
+  });
+
+  it('finds the profiles fetched since a moment and counts the subscribed', async () => {
+    const since = new Date('2026-07-01T00:00:00Z');
+    await upsertFollowers(t.db, [profile('qFresh')], { syncedAt: since });
+    const found = await openidsFetchedSince(t.db, ['qFresh', 'pKnown1', 'qNever'], since);
+    expect([...found]).toEqual(['qFresh']);
+    const [row] = await t.db.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM followers WHERE subscribe`;
+    expect(await countSubscribed(t.db)).toBe(Number(row?.n));
   });
 });

@@ -418,8 +418,11 @@ describe.each([
       fake.faults.clear('user/info/batchget');
     }
     const after = await tdb.db.follower.findUniqueOrThrow({ where: { openid: known } });
-    expect({ ...after, lastSyncedAt: undefined }).toEqual({ ...stored, lastSyncedAt: undefined });
-    expect(after.lastSyncedAt!.getTime()).toBeGreaterThan(stored.lastSyncedAt!.getTime());
+    expect({ ...after, membershipConfirmedAt: undefined }).toEqual({
+      ...stored,
+      membershipConfirmedAt: undefined,
+    });
+    expect(after.membershipConfirmedAt!.getTime()).toBeGreaterThan(stored.membershipConfirmedAt!.getTime());
     expect(await tdb.db.follower.findUnique({ where: { openid: unknown } })).toBeNull();
     expect(
       await tdb.db.followerEvent.count({

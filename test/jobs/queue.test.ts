@@ -169,6 +169,7 @@ describe('scheduler', () => {
     const config = {
       CRON_TIMEZONE: 'Asia/Shanghai',
       CRON_FOLLOWERS: everySecond,
+      CRON_FOLLOWERS_FULL: everySecond,
       CRON_BLACKLIST: everySecond,
       CRON_DATACUBE: everySecond,
       CRON_PUBLISHER: everySecond,
@@ -195,7 +196,7 @@ describe('scheduler', () => {
           (l) => l.job === name && (l.msg === 'scheduled run enqueued' || l.msg === 'slot already enqueued'),
         ).length;
         expect(ids.length).toBeGreaterThanOrEqual(2);
-        expect(ids.every((id) => /^[a-z]+-sched-\d{8}T\d{6}Z$/.test(id))).toBe(true);
+        expect(ids.every((id) => /^[a-z]+-(full-)?sched-\d{8}T\d{6}Z$/.test(id))).toBe(true);
         // Each slot was tried by both schedulers but holds one job (a boundary slot may be seen by one).
         expect(tries).toBeGreaterThanOrEqual(2 * ids.length - 2);
         expect(tries).toBeLessThanOrEqual(2 * ids.length);
@@ -242,7 +243,9 @@ describe('CLI arguments', () => {
   it('`wxsync runs` prints recent runs as a table', async () => {
     const table = formatRunsTable(await listRuns(env.t.db, { limit: 10 }));
     const lines = table.split('\n');
-    expect(lines[0]).toMatch(/^id\s+job\s+status\s+trigger\s+started\s+took\s+tries\s+params\s+counts/);
+    expect(lines[0]).toMatch(
+      /^id\s+job\s+status\s+trigger\s+started\s+took\s+tries\s+next\s+params\s+counts/,
+    );
     expect(table).toMatch(/followers\s+succeeded\s+test/);
     expect(table).toMatch(/datacube\s+failed\s+test.*error: .*up to yesterday/);
   });

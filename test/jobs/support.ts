@@ -68,7 +68,12 @@ export async function syncTestEnv(
     redis,
     log,
     wechat,
-    config: { QUEUE_PREFIX: prefix, SYNC_BATCH_CONCURRENCY: 4, SYNC_LOCK_TTL_S: 2 },
+    config: {
+      QUEUE_PREFIX: prefix,
+      SYNC_BATCH_CONCURRENCY: 4,
+      SYNC_LOCK_TTL_S: 2,
+      WECHAT_QUOTA_HEADROOM: 0.1,
+    },
     ...depsOverrides,
   };
   return {

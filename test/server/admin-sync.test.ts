@@ -53,6 +53,60 @@ describe('trigger a sync job', () => {
     expect(again).toMatchObject({ joined: true, job_id: body.job_id });
   });
 
+  it('a trigger with other parameters is queued behind the pending job, never folded into it', async () => {
+    const first = (await (
+      await post('/admin/sync/datacube', { from: '2024-03-01', to: '2024-03-07' })
+    ).json()) as {
+      job_id: string;
+    };
+    const res = await post('/admin/sync/datacube', { from: '2024-02-01', to: '2024-03-01' });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as {
+      job_id: string;
+      joined: boolean;
+      queued_behind: { id: string; params: Record<string, unknown> }[];
+      message: string;
+    };
+    expect(body.joined).toBe(false);
+    expect(body.job_id).not.toBe(first.job_id);
+    expect(body.queued_behind.map((b) => b.id)).toContain(first.job_id);
+    expect(body.queued_behind.find((b) => b.id === first.job_id)?.params).toMatchObject({
+      from: '2024-03-01',
+      to: '2024-03-07',
+    });
+    expect(body.message).toMatch(/queued behind .*from=2024-03-01 to=2024-03-07/);
+    expect((await syncQueue().getJob(body.job_id))?.data).toEqual({
+      from: '2024-02-01',
+      to: '2024-03-01',
+      trigger: 'admin',
+    });
+  });
+
+  it('passes the follower mode and force through, and refuses options a job does not take', async () => {
+    const listing = (await (
+      await post('/admin/sync/followers', { mode: 'listing', force: true })
+    ).json()) as {
+      job_id: string;
+      payload: unknown;
+    };
+    expect(listing.payload).toEqual({ trigger: 'admin', mode: 'listing', force: true });
+    expect((await syncQueue().getJob(listing.job_id))?.data).toEqual({
+      trigger: 'admin',
+      mode: 'listing',
+      force: true,
+    });
+    const cases: [string, unknown, RegExp][] = [
+      ['/admin/sync/followers', { mode: 'sometimes' }, /mode must be one of listing, full/],
+      ['/admin/sync/followers', { force: 'yes' }, /force/],
+      ['/admin/sync/datacube', { mode: 'full' }, /the datacube sync takes no mode/],
+    ];
+    for (const [path, body, match] of cases) {
+      const res = await post(path, body);
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(((await res.json()) as { message: string }).message).toMatch(match);
+    }
+  });
+
   it('enqueues followers with an empty body (its defaults)', async () => {
     const res = await post('/admin/sync/followers');
     expect(res.status).toBe(202);
@@ -152,7 +206,9 @@ describe('retry a failed run', () => {
     });
     const conflict = await post(`/admin/runs/${ok.id}/retry`);
     expect(conflict.status).toBe(409);
-    expect(((await conflict.json()) as { message: string }).message).toMatch(/only failed runs/);
+    expect(((await conflict.json()) as { message: string }).message).toMatch(
+      /only failed, skipped, paused runs can be retried/,
+    );
     expect((await post('/admin/runs/999999/retry')).status).toBe(404);
     expect((await post('/admin/runs/abc/retry')).status).toBe(400);
     expect((await h.app.request('/admin/runs?limit=5000', { headers: bearer() })).status).toBe(400);

@@ -9,7 +9,11 @@
  * they run (alternating which goes first), then re-syncs the history database with nothing
  * changed and counts the history rows that re-sync wrote (must be 0). --history on|off runs one side.
  *
+ * --mode listing (bench/sync-listing.ts): the nightly listing sync of a mirrored account, with
+ * --changed of its followers changed before each run.
+ *
  *   npm run bench:sync [-- --followers 1000000 --latency 0 --runs 3 --history compare|on|off]
+ *   npm run bench:sync -- --mode listing --followers 1000000 --changed 0.01
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,6 +31,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     concurrency: { type: 'string' },
     history: { type: 'string', default: 'compare' },
+    mode: { type: 'string', default: 'full' },
+    changed: { type: 'string', default: '0.01' },
     'admin-url': {
       type: 'string',
       default: process.env.TEST_DATABASE_URL ?? 'postgresql://root@127.0.0.1:5432/postgres',
@@ -66,6 +72,13 @@ interface ChildResult {
   counts: Record<string, number>;
 }
 
+if (values.mode === 'listing') {
+  const { benchListing } = await import('./sync-listing.ts');
+  await benchListing({ ...values, adminUrl, dbUrl, sql });
+  process.exit(0);
+}
+if (values.mode !== 'full') throw new Error('--mode must be full or listing');
+
 type Mode = 'on' | 'off';
 const modes: Mode[] =
   values.history === 'compare' ? ['off', 'on'] : values.history === 'on' ? ['on'] : ['off'];
@@ -89,13 +102,6 @@ const fake = startNode(
     '0',
     '--latency',
     values.latency,
-    // The benchmark measures speed, not WeChat's daily quotas (user/get: 500 a day would stop a
-    // 1M-follower benchmark after its fourth run).
-    '--quota',
-    '/cgi-bin/user/get=1000000',
-    // Rich profiles (the heavier answers) keep the figures comparable with those in the README.
-    '--profiles',
-    'legacy',
   ],
   { ...BENCH_WECHAT, LOG_LEVEL: 'warn' },
 );

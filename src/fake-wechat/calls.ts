@@ -33,7 +33,6 @@ export const CGI_PATHS: Readonly<Record<FakeEndpoint, string | undefined>> = {
   'user/info': '/cgi-bin/user/info',
   'user/info/batchget': '/cgi-bin/user/info/batchget',
   'user/get': '/cgi-bin/user/get',
-  'tags/get': '/cgi-bin/tags/get',
   getblacklist: '/cgi-bin/tags/members/getblacklist',
   batchblacklist: '/cgi-bin/tags/members/batchblacklist',
   batchunblacklist: '/cgi-bin/tags/members/batchunblacklist',

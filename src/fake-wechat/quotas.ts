@@ -18,7 +18,6 @@ export const DEFAULT_DAILY_LIMITS: Readonly<Record<string, number>> = {
   // Not published: WeChat's console shows the account's figure. Generous defaults.
   '/cgi-bin/user/info/batchget': 5_000_000,
   '/cgi-bin/tags/members/getblacklist': 500,
-  '/cgi-bin/tags/get': 100_000,
   '/cgi-bin/tags/members/batchblacklist': 100_000,
   '/cgi-bin/tags/members/batchunblacklist': 100_000,
   '/cgi-bin/get_api_domain_ip': 100_000,

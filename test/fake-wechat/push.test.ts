@@ -31,7 +31,7 @@ beforeAll(async () => {
       body: Buffer.concat(chunks).toString('utf8'),
     });
     if (received.length <= stall) {
-      setTimeout(() => res.end('success'), 1000).unref();
+      setTimeout(() => res.end('success'), 5000).unref();
       return;
     }
     res.end('success');
@@ -45,7 +45,7 @@ beforeAll(async () => {
     callbackUrl,
     token: TEST_WECHAT.WECHAT_TOKEN,
     encodingAesKey: TEST_WECHAT.WECHAT_ENCODING_AES_KEY,
-    push: { timeoutMs: 200 },
+    push: { timeoutMs: 1000 },
   });
 });
 afterAll(async () => {
@@ -56,7 +56,7 @@ afterAll(async () => {
 beforeEach(() => {
   received = [];
   stall = 0;
-  wx.push.configure({ mode: 'plain', retries: 3, timeoutMs: 200 });
+  wx.push.configure({ mode: 'plain', retries: 3, timeoutMs: 1000 });
 });
 
 function checkSignature(query: URLSearchParams): void {

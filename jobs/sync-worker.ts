@@ -18,6 +18,7 @@ import { DelayedError, type Job, Queue, UnrecoverableError, Worker } from 'bullm
 import type { Redis } from 'ioredis';
 import { jobDuration } from '../src/metrics.ts';
 import { QUEUE_NAMES } from '../src/queues.ts';
+import { watchErrors } from '../src/redis.ts';
 import { safeErrorMessage } from '../src/safe-error.ts';
 import type { SyncProgress, SyncResult } from '../src/sync/contract.ts';
 import { enqueueResume } from '../src/sync/queue.ts';
@@ -57,6 +58,8 @@ export function createSyncWorker(deps: SyncDeps, options: SyncWorkerOptions): Wo
     connection: options.connection,
     prefix: deps.config.QUEUE_PREFIX,
   });
+  // Its errors (Redis refusing the connection) are logged redacted, like every other connection's.
+  watchErrors(queue, 'queue sync (resume jobs)', deps.log);
   const processor = async (job: Job, token?: string): Promise<SyncResult> => {
     const def = findSyncJob(job.name);
     if (!def) throw new UnrecoverableError(`unknown sync job "${job.name}"`);

@@ -33,3 +33,67 @@ export function derivedDrops(sql: string): string[] {
   );
   return [...views, ...functions];
 }
+
+/**
+ * The statements of `sql`, each with the comment lines above it: split on `;` outside `$$` bodies,
+ * string literals and `--` comments.
+ */
+export function derivedStatements(sql: string): string[] {
+  const statements: string[] = [];
+  let start = 0;
+  let i = 0;
+  /** Where the text after `from` continues past `token` (the end when it never comes). */
+  const past = (token: string, from: number) => {
+    const at = sql.indexOf(token, from);
+    return at < 0 ? sql.length : at + token.length;
+  };
+  while (i < sql.length) {
+    if (sql.startsWith('$$', i)) i = past('$$', i + 2);
+    else if (sql[i] === "'") i = past("'", i + 1);
+    else if (sql.startsWith('--', i)) i = past('\n', i);
+    else if (sql[i] === ';') {
+      statements.push(sql.slice(start, i + 1).trim());
+      start = i += 1;
+    } else i += 1;
+  }
+  const rest = sql.slice(start).trim();
+  if (rest.replace(/^--.*$/gm, '').trim()) statements.push(rest);
+  return statements;
+}
+
+/** A statement without its comment lines, as PostgreSQL would read it. */
+const code = (statement: string) => statement.replace(/^\s*--.*$/gm, '').trim();
+
+/**
+ * What a migration must apply of derived.sql, given the derived.sql the last migration applied:
+ * nothing when nothing changed; only the new statements when the change only adds some (a new
+ * view, its comments: creating them touches nothing that exists); the whole file, dropped and
+ * re-created, as soon as an existing statement changed or went away.
+ */
+export type DerivedChange =
+  | { kind: 'unchanged' }
+  | { kind: 'added'; statements: string[] }
+  | { kind: 'changed' };
+
+export function derivedChange(previous: string, current: string): DerivedChange {
+  const before = new Set(derivedStatements(previous).map(code));
+  const now = derivedStatements(current);
+  const nowCode = new Set(now.map(code));
+  if ([...before].some((s) => !nowCode.has(s))) return { kind: 'changed' };
+  const added = now.filter((s) => !before.has(code(s)));
+  return added.length === 0 ? { kind: 'unchanged' } : { kind: 'added', statements: added };
+}
+
+/**
+ * `sql` as a migration can carry it: throws when a `;` is left anywhere but at the end of a
+ * statement (in a comment or a string literal), where Prisma's JS engine would split it.
+ */
+export function assertSplittable(sql: string): string {
+  for (const statement of derivedStatements(sql)) {
+    if (statement.slice(0, -1).includes(';'))
+      throw new Error(
+        `a ';' inside a statement or its comment (Prisma splits on it): ${statement.slice(0, 200)}`,
+      );
+  }
+  return sql;
+}

@@ -208,10 +208,9 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
         if (!parsed.success) return c.json(wechatError(47001));
         if (!parsed.data.force_refresh) return c.json(state.tokens.stable() satisfies TokenResponse);
         const forced = state.tokens.forceStable();
-        // WeChat documents the limits (20 a day, 30 s apart) but not their errcodes: the daily one
-        // answers like every other daily limit (45009), the 30 s one like the minute quota (45011).
+        // WeChat documents the daily limit (20) but not its errcode: it answers like every other
+        // daily limit (45009), a guess no public source confirms or denies.
         if (forced === 'daily') return fail(c, 45009);
-        if (forced === 'interval') return fail(c, 45011);
         return c.json(forced satisfies TokenResponse);
       },
       false,

@@ -17,7 +17,7 @@ export const STABLE_RENEW_BEFORE_S = 300;
 export const FORCE_REFRESH_DAILY_MAX = 20;
 export const FORCE_REFRESH_INTERVAL_S = 30;
 
-export type ForceRefreshRefusal = 'interval' | 'daily';
+export type ForceRefreshRefusal = 'daily';
 
 interface LiveToken {
   kind: TokenKind;
@@ -31,7 +31,7 @@ interface LiveToken {
  * - stable (`POST /cgi-bin/stable_token`): in normal mode every caller gets the current token while
  *   it is valid; 5 minutes before expiry the next call gets a new one and both work until the old
  *   one expires, so `expires_in` is always >= 300. `force_refresh` invalidates the previous stable
- *   token at once (20 a day, 30 s apart). Fetching one family never touches the other.
+ *   token at once (20 a day; within 30 s of the last one it does not refresh). Fetching one family never touches the other.
  */
 export class TokenStore {
   private readonly live = new Map<string, LiveToken>();
@@ -75,8 +75,9 @@ export class TokenStore {
   }
 
   /**
-   * stable_token with force_refresh: every earlier stable token stops working now. Refused (and
-   * nothing changes) when the last forced refresh was under 30 s ago or 20 were made today.
+   * stable_token with force_refresh: every earlier stable token stops working now. Under 30 s after
+   * the last forced refresh it does not refresh ("否则不会刷新", api_getstableaccesstoken): the current
+   * token comes back as in normal mode. Refused when 20 were made today.
    */
   forceStable(): { access_token: string; expires_in: number } | ForceRefreshRefusal {
     const now = this.options.now();
@@ -85,7 +86,7 @@ export class TokenStore {
       this.forcedDay = day;
       this.forcedToday = 0;
     }
-    if (now - this.lastForcedAt < FORCE_REFRESH_INTERVAL_S * 1000) return 'interval';
+    if (now - this.lastForcedAt < FORCE_REFRESH_INTERVAL_S * 1000) return this.stable();
     if (this.forcedToday >= FORCE_REFRESH_DAILY_MAX) return 'daily';
     this.forcedToday++;
     this.forcedRefreshCount++;

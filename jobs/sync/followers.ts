@@ -1,9 +1,13 @@
 /**
  * Follower sync: user/get pages (10,000 openids) -> user/info/batchget (<=100 per call) with
- * SYNC_BATCH_CONCURRENCY calls in flight -> one upsert statement per ~1,000 profiles. In `listing`
- * mode each page is first matched against the stored followers in one statement
- * (confirmListedPage): the ones stored as following get membership_confirmed_at and are not
- * fetched; only the rest (new or returning followers) go to batchget. `full` fetches every profile.
+ * SYNC_BATCH_CONCURRENCY calls in flight -> one upsert statement per ~1,000 profiles. `full`
+ * fetches every profile, page by page. `listing` records the pages (follower_listing_pages, one row
+ * per page), then matches the whole listing against the stored followers in one statement: the ones
+ * stored as following are confirmed by the recorded pages, neither fetched nor rewritten; only the
+ * rest (new or returning followers) go to batchget, in ceil(n / 100) calls. Per-page matching was
+ * the slow part: each page's 10,000 openids planned as a scan of all followers. Either way, the
+ * subscribed followers the listing did not name, and that nothing confirmed since the run started,
+ * are flagged as gone at the end.
  *
  * Fan-out is an in-process bounded pool inside this one job, not BullMQ child jobs: a 1M sync is
  * 10,000 batchget calls, and as child jobs each would cost several Redis round trips (add, lock,
@@ -15,17 +19,21 @@
  * Resumability: sync_runs.checkpoint holds the cursor (next_openid) that fetches the page in
  * progress, the batches stored and the counters. A resumed attempt refetches that page (one
  * user/get call) and skips every openid whose profile this run already fetched (full: its
- * profile_fetched_at is after the run's start; listing: it is stored as following now, so it is
- * confirmed, not fetched), so no profile stored before the crash (or the 45009 pause) is fetched
- * again and none is missed.
+ * profile_fetched_at is after the run's start; listing: it is stored as following now, so the
+ * listing's match leaves it out), so no profile stored before the crash (or the 45009 pause) is
+ * fetched again and none is missed. A listing resumed without all its earlier pages recorded (a
+ * checkpoint from before pages were recorded) lists again from the first page.
  */
 import { z } from 'zod';
 import {
   confirmListed,
-  confirmListedPage,
+  countListingPages,
   countSubscribed,
+  dropListingPagesBefore,
+  listedNotFollowing,
   markUnlistedFollowersUnsubscribed,
   openidsFetchedSince,
+  recordListingPage,
   upsertFollowers,
 } from '../../src/db/followers.ts';
 import { lastRunCounter, type RunCounts } from '../../src/db/sync-runs.ts';
@@ -49,14 +57,8 @@ const Checkpoint = z.object({
   pagesDone: z.number().int().default(0),
   /** batchget calls whose profiles are stored. */
   batchesDone: z.number().int().default(0),
-  /** Every page was stored: only the unsubscribed marking is left. */
+  /** Every page was stored (listing: recorded); what is left: listing's profiles, then the marking. */
   listingComplete: z.boolean().default(false),
-  /**
-   * Listing mode: openids of pages already passed whose profiles are still to fetch (fewer than
-   * 100). They wait for the next page's, so the new followers of a whole listing take
-   * ceil(new / 100) batchget calls, not one partly filled call per page.
-   */
-  carry: z.array(z.string()).default([]),
   counts: z.record(z.string(), z.number()).default({}),
 });
 type Checkpoint = z.infer<typeof Checkpoint>;
@@ -155,20 +157,30 @@ async function syncFollowers(ctx: JobContext<Params>): Promise<RunCounts> {
     await save(false);
   };
 
-  /** The openids of a page whose profiles this attempt fetches. */
+  /** Full mode: the openids of a page whose profiles this attempt fetches. */
   const toFetch = async (openids: string[]): Promise<string[]> => {
-    if (listing) {
-      signal.throwIfAborted();
-      const todo = await confirmListedPage(db, openids, clock(), writer);
-      add('confirmed', openids.length - todo.length);
-      return todo;
-    }
     if (!run.resumed) return openids;
     const stored = await openidsFetchedSince(db, openids, run.startedAt);
     add('skippedOnResume', stored.size);
     return openids.filter((openid) => !stored.has(openid));
   };
 
+  if (
+    listing &&
+    !cp.listingComplete &&
+    cp.pagesDone > 0 &&
+    (await countListingPages(db, run.id)) < cp.pagesDone
+  ) {
+    log.warn(
+      { runId: run.id, pagesDone: cp.pagesDone },
+      'earlier pages of this listing are not recorded: listing again',
+    );
+    Object.assign(cp, { cursor: '', pagesDone: 0 });
+    Object.assign(counts, { pages: 0, listed: 0 });
+  }
+
+  /** Listing mode: the new and returning followers the completed listing found. */
+  let listingTodo: string[] | undefined;
   if (!cp.listingComplete) {
     const pages = iterateFollowerPages(wechat, { startOpenid: cp.cursor });
     // Prefetch the next page while this page's profiles are fetched: no idle gap between pages.
@@ -182,19 +194,10 @@ async function syncFollowers(ctx: JobContext<Params>): Promise<RunCounts> {
       nextPage.catch(() => undefined);
       counts.wechatTotal = page.total;
 
-      let todo = await toFetch(page.openids);
-      let carry: string[] = [];
-      if (listing) {
-        // Full batches now; the rest waits (in the checkpoint) for the next page, or the end.
-        todo = [...cp.carry, ...todo];
-        const whole = todo.length - (todo.length % BATCHGET_MAX);
-        if (page.nextOpenid !== '') {
-          carry = todo.slice(whole);
-          todo = todo.slice(0, whole);
-        }
-      }
-      await fetchProfiles(todo);
-      cp.carry = carry;
+      signal.throwIfAborted();
+      if (listing)
+        await recordListingPage(db, { runId: run.id, page: cp.pagesDone, listedAt: clock() }, page.openids);
+      else await fetchProfiles(await toFetch(page.openids));
       // Page counters move only once the page is stored: a resumed attempt refetches this page.
       add('pages', 1);
       add('listed', page.openids.length);
@@ -203,12 +206,20 @@ async function syncFollowers(ctx: JobContext<Params>): Promise<RunCounts> {
       report(listing ? 'listing' : 'profiles');
       await save(true);
     }
-    // The last page's leftovers (WeChat's final page is empty, so they are still carried).
-    if (cp.carry.length > 0) {
-      await fetchProfiles(cp.carry);
-      cp.carry = [];
+    if (listing) {
+      // Counted once, when the listing is complete: a resumed run's match leaves out what it fetched.
+      signal.throwIfAborted();
+      listingTodo = await listedNotFollowing(db, run.id);
+      counts.confirmed = counts.listed - listingTodo.length;
     }
     cp.listingComplete = true;
+    await save(true);
+  }
+  if (listing) {
+    report('profiles');
+    signal.throwIfAborted();
+    listingTodo ??= await listedNotFollowing(db, run.id);
+    await fetchProfiles(listingTodo);
     await save(true);
   }
 
@@ -220,8 +231,14 @@ async function syncFollowers(ctx: JobContext<Params>): Promise<RunCounts> {
   // Only now, with every listed follower confirmed, is "not listed" proof of leaving.
   report('marking');
   signal.throwIfAborted();
-  const marked = await markUnlistedFollowersUnsubscribed(db, run.startedAt, clock(), writer);
+  const marked = await markUnlistedFollowersUnsubscribed(
+    db,
+    { listedSince: run.startedAt, pagesOfRun: listing ? run.id : undefined },
+    clock(),
+    writer,
+  );
   add('markedUnsubscribed', marked);
+  if (listing) await dropListingPagesBefore(db, run.id);
   rowsUpserted.inc({ table: 'followers' }, marked);
   report('done');
   return counts;

@@ -77,6 +77,28 @@ FROM followers
 GROUP BY 1;
 COMMENT ON VIEW follower_status IS 'How many stored users follow the account now and how many have left.';
 
+-- When WeChat last confirmed each stored user's membership, by either kind of confirmation: an answer
+-- about the user (followers.membership_confirmed_at) or a completed follower sync that listed them. A
+-- listing confirms what it names as a set (follower_listing_pages), not row by row. Once a follower
+-- sync has succeeded, every user stored as following was named by it or confirmed later (the rest
+-- were flagged as gone), so its start is when they were last known to follow, at the latest.
+CREATE VIEW follower_membership AS
+SELECT f.openid,
+       f.subscribe,
+       CASE WHEN f.subscribe THEN greatest(f.membership_confirmed_at, s.started_at)
+            ELSE f.membership_confirmed_at END AS membership_confirmed_at,
+       f.profile_fetched_at,
+       f.unsubscribed_at
+FROM followers f
+CROSS JOIN (SELECT max(started_at) AS started_at FROM sync_runs
+            WHERE job = 'followers' AND status = 'succeeded') s;
+COMMENT ON VIEW follower_membership IS 'Per stored user: following or not, and when WeChat last confirmed it (an answer about the user, or the last completed follower sync listing them), beside when the profile was last fetched.';
+COMMENT ON COLUMN follower_membership.openid IS 'The user''s openid.';
+COMMENT ON COLUMN follower_membership.subscribe IS 'Following the account now (followers.subscribe).';
+COMMENT ON COLUMN follower_membership.membership_confirmed_at IS 'When WeChat last confirmed the membership: followers.membership_confirmed_at, or for a follower the start of the last succeeded follower sync if later (that sync listed them, or they would have been flagged as gone).';
+COMMENT ON COLUMN follower_membership.profile_fetched_at IS 'When the profile was last fetched (followers.profile_fetched_at).';
+COMMENT ON COLUMN follower_membership.unsubscribed_at IS 'When the user was found gone, null while following.';
+
 -- The blacklist as WeChat has it now.
 CREATE VIEW blacklist_current AS
 SELECT openid, listed_at, last_synced_at FROM blacklist WHERE removed_at IS NULL;

@@ -40,3 +40,43 @@ export async function bulkQuery<Row extends pg.QueryResultRow>(
   const result = await db.$pool.query<Row>(statement.text, statement.values);
   return result.rows;
 }
+
+/**
+ * Planner and executor settings for one statement over a whole listing (1M openids against 1M
+ * followers): the planner has no row count for unnest() of a stored array and guesses 10, so it
+ * would probe the followers index once per listed openid (890,000 probes: 4.4 s) where a hash
+ * join reads the table once (0.8 s); and the hash of a million openids wants more than the default
+ * 4 MB of work_mem, or it spills to disk in batches.
+ */
+export const WHOLE_LISTING: Readonly<Record<string, string>> = { enable_nestloop: 'off', work_mem: '128MB' };
+
+/**
+ * bulkQuery in a transaction of its own with `settings` applied to it alone (SET LOCAL): a pooled
+ * connection never carries them into someone else's statement. Resolves with the rows and the
+ * number of rows the statement wrote or returned.
+ */
+export async function bulkQueryWith<Row extends pg.QueryResultRow>(
+  db: Db,
+  settings: Readonly<Record<string, string>>,
+  statement: Prisma.Sql,
+): Promise<{ rows: Row[]; rowCount: number }> {
+  const client = await db.$pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    for (const [name, value] of Object.entries(settings)) {
+      await client.query('SELECT set_config($1, $2, true)', [name, value]);
+    }
+    const result = await client.query<Row>(statement.text, statement.values);
+    await client.query('COMMIT');
+    return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+  } catch (error) {
+    // A connection that cannot even roll back is not given back to the pool.
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}

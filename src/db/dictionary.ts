@@ -95,6 +95,9 @@ GROUP BY 1, 2 ORDER BY net DESC`,
   follower_count_vs_cumulate: `SELECT ref_date, cumulate_user, stored_followers, cumulate_user - stored_followers AS gap
 FROM follower_count_vs_cumulate ORDER BY ref_date DESC LIMIT 14`,
   follower_status: 'SELECT status, followers FROM follower_status',
+  follower_membership: `-- Followers no sync or push has confirmed in two days, and how stale their profile is
+SELECT openid, membership_confirmed_at, profile_fetched_at FROM follower_membership
+WHERE subscribe AND membership_confirmed_at < now() - interval '2 days' ORDER BY membership_confirmed_at LIMIT 50`,
   blacklist_current: 'SELECT count(*) AS blacklisted FROM blacklist_current',
   blacklist_size_daily: 'SELECT day, blacklisted FROM blacklist_size_daily ORDER BY day DESC LIMIT 30',
   sync_runs_latest: 'SELECT job, status, started_at, duration, error FROM sync_runs_latest',

@@ -13,7 +13,7 @@
 
 import { Prisma } from '../generated/prisma/client.ts';
 import type { UserInfo } from '../wechat/schemas.ts';
-import { bulkQuery, type Db } from './client.ts';
+import { bulkQuery, bulkQueryWith, type Db, WHOLE_LISTING } from './client.ts';
 
 /**
  * Who writes: a sync run (sync_runs.id), the processing of /wx pushes (follower_events.id; one
@@ -278,20 +278,30 @@ export async function markAllUnsubscribed(
 
 /**
  * Marks unsubscribed every follower a completed listing did not confirm (WeChat lists only current
- * followers). `listedSince` is when the sync run started: rows it confirmed have a newer
- * membership_confirmed_at. Never deletes.
+ * followers). `listedSince` is when the sync run started: rows confirmed by a profile or a push since
+ * then have a newer membership_confirmed_at. A listing-mode run also confirms the pages it recorded
+ * (`pagesOfRun`, recordListingPage) without rewriting their rows. Never deletes.
  */
 export async function markUnlistedFollowersUnsubscribed(
   db: Db,
-  listedSince: Date,
+  listing: { listedSince: Date; pagesOfRun?: number },
   at: Date,
   writer?: Writer,
 ): Promise<number> {
-  return db.$executeRaw`
-    UPDATE followers SET subscribe = false, unsubscribed_at = ${at}, updated_at = ${at},
-      last_run_id = coalesce(${runIdOf(writer)}::bigint, last_run_id)
+  const { listedSince, pagesOfRun } = listing;
+  const { rowCount } = await bulkQueryWith(
+    db,
+    WHOLE_LISTING,
+    Prisma.sql`
+    UPDATE followers f SET subscribe = false, unsubscribed_at = ${at}, updated_at = ${at},
+      last_run_id = coalesce(${runIdOf(writer)}::bigint, f.last_run_id)
     FROM ${writerItem(writer)}
-    WHERE subscribe AND (membership_confirmed_at IS NULL OR membership_confirmed_at < ${listedSince})`;
+    WHERE f.subscribe AND (f.membership_confirmed_at IS NULL OR f.membership_confirmed_at < ${listedSince})
+      AND NOT EXISTS (
+        SELECT 1 FROM follower_listing_pages p CROSS JOIN unnest(p.openids) AS l(openid)
+        WHERE p.run_id = ${pagesOfRun ?? null}::bigint AND l.openid = f.openid)`,
+  );
+  return rowCount;
 }
 
 /**
@@ -315,30 +325,54 @@ export async function confirmListed(db: Db, openids: string[], at: Date, writer?
 }
 
 /**
- * One user/get page of a listing sync, in one statement: confirms the membership of every openid on
- * it that is stored as following, and returns the others (never stored, or stored as gone: new and
- * returning followers), the only ones whose profiles the listing fetches. A join on unnest(), not
- * `= ANY($1)`: with 10,000 openids PostgreSQL plans ANY as a scan of the whole table.
+ * One user/get page of a listing sync (follower_listing_pages): the listing confirms the followers
+ * it names as a set, without rewriting a row per follower. A resumed run records the page it was on
+ * again, under the same number.
  */
-export async function confirmListedPage(
+export async function recordListingPage(
   db: Db,
+  page: { runId: number; page: number; listedAt: Date },
   openids: string[],
-  at: Date,
-  writer?: Writer,
-): Promise<string[]> {
-  if (openids.length === 0) return [];
-  const rows = await bulkQuery<{ openid: string }>(
+): Promise<void> {
+  await bulkQuery(
     db,
     Prisma.sql`
-    WITH page AS (SELECT DISTINCT t.openid FROM unnest(${openids}::text[]) AS t(openid)),
-    confirmed AS (
-      UPDATE followers f SET membership_confirmed_at = ${at},
-        last_run_id = coalesce(${runIdOf(writer)}::bigint, f.last_run_id)
-      FROM ${writerItem(writer)}, page WHERE f.openid = page.openid AND f.subscribe
-      RETURNING f.openid)
-    SELECT openid FROM page EXCEPT SELECT openid FROM confirmed`,
+    INSERT INTO follower_listing_pages (run_id, page, listed_at, openids)
+    VALUES (${page.runId}, ${page.page}, ${page.listedAt}, ${openids}::text[])
+    ON CONFLICT (run_id, page) DO UPDATE SET listed_at = EXCLUDED.listed_at, openids = EXCLUDED.openids`,
   );
-  return rows.map((r) => r.openid);
+}
+
+/** How many pages of listing `runId` are recorded (a resumed run checks they are all there). */
+export async function countListingPages(db: Db, runId: number): Promise<number> {
+  return db.followerListingPage.count({ where: { runId: BigInt(runId) } });
+}
+
+/**
+ * The openids listing `runId` named that are not stored as following (never stored, or stored as
+ * gone: new and returning followers), the only ones whose profiles the listing fetches: one hash
+ * join of the whole listing against followers, once every page is recorded. Asked again by a
+ * resumed run, it leaves out the profiles stored since. Each openid once, though WeChat may list
+ * one twice while the total changes (de-duplicated here: a DISTINCT would sort 1M openids).
+ */
+export async function listedNotFollowing(db: Db, runId: number): Promise<string[]> {
+  const { rows } = await bulkQueryWith<{ openid: string }>(
+    db,
+    WHOLE_LISTING,
+    Prisma.sql`
+    SELECT l.openid FROM follower_listing_pages p CROSS JOIN unnest(p.openids) AS l(openid)
+    WHERE p.run_id = ${runId}::bigint
+      AND NOT EXISTS (SELECT 1 FROM followers f WHERE f.openid = l.openid AND f.subscribe)`,
+  );
+  return [...new Set(rows.map((r) => r.openid))];
+}
+
+/**
+ * Once listing `runId` has flagged the unlisted, the pages of earlier listings say nothing more:
+ * only the latest listing's are kept.
+ */
+export async function dropListingPagesBefore(db: Db, runId: number): Promise<void> {
+  await db.$executeRaw`DELETE FROM follower_listing_pages WHERE run_id < ${runId}`;
 }
 
 /**

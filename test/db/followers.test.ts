@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   confirmListed,
-  confirmListedPage,
+  countListingPages,
   countSubscribed,
+  dropListingPagesBefore,
+  listedNotFollowing,
   markUnlistedFollowersUnsubscribed,
   markUnsubscribed,
   openidsFetchedSince,
+  recordListingPage,
   upsertFollowers,
 } from '../../src/db/followers.ts';
 import type { UserInfo } from '../../src/wechat/schemas.ts';
@@ -149,7 +152,7 @@ describe('markUnlistedFollowersUnsubscribed', () => {
     const since = new Date('2026-02-01T00:00:00Z');
     await upsertFollowers(t.db, [profile('oB')], { syncedAt: since });
     const before = await t.db.follower.count({ where: { subscribe: true } });
-    const n = await markUnlistedFollowersUnsubscribed(t.db, since, since);
+    const n = await markUnlistedFollowersUnsubscribed(t.db, { listedSince: since }, since);
     expect(n).toBe(before - 1);
     expect(await t.db.follower.count({ where: { subscribe: true } })).toBe(1);
   });
@@ -189,7 +192,11 @@ describe('confirmListed', () => {
     await upsertFollowers(t.db, [profile('oListed'), profile('oGone')], { syncedAt: before });
     const runStart = new Date('2026-05-02T00:00:00Z');
     expect(await confirmListed(t.db, ['oListed', 'oNeverStored'], new Date('2026-05-02T00:00:01Z'))).toBe(1);
-    await markUnlistedFollowersUnsubscribed(t.db, runStart, new Date('2026-05-02T00:01:00Z'));
+    await markUnlistedFollowersUnsubscribed(
+      t.db,
+      { listedSince: runStart },
+      new Date('2026-05-02T00:01:00Z'),
+    );
     const rows = await t.db.follower.findMany({
       where: { openid: { in: ['oListed', 'oGone'] } },
       orderBy: { openid: 'asc' },
@@ -202,29 +209,91 @@ describe('confirmListed', () => {
 });
 
 describe('listing a page', () => {
-  it('confirms the stored followers it names and returns the new and returning ones', async () => {
+  it('records pages, finds the new and returning followers of the whole listing, rewrites no row', async () => {
     const fetched = new Date('2026-06-01T00:00:00Z');
     await upsertFollowers(t.db, [profile('pKnown1'), profile('pKnown2'), profile('pLeft')], {
       syncedAt: fetched,
     });
     await upsertFollowers(t.db, [{ subscribe: 0, openid: 'pLeft' }], { syncedAt: fetched });
+    const rowsBefore = await t.db.follower.findMany({ orderBy: { openid: 'asc' } });
+    const run = await t.db.syncRun.create({ data: { job: 'followers' } });
     const listedAt = new Date('2026-06-02T00:00:00Z');
-    const todo = await confirmListedPage(t.db, ['pKnown1', 'pNew', 'pLeft', 'pKnown2', 'pNew'], listedAt);
-    expect([...todo].sort()).toEqual(['pLeft', 'pNew']);
+    const page = { runId: Number(run.id), page: 0, listedAt };
+    await recordListingPage(t.db, page, ['pKnown1', 'pNew', 'pLeft']);
+    await recordListingPage(t.db, { ...page, page: 1 }, ['pKnown2', 'pNew']);
+    // pNew is on both pages (WeChat's listing shifts while followers come and go): asked for once.
+    expect((await listedNotFollowing(t.db, page.runId)).sort()).toEqual(['pLeft', 'pNew']);
+    // The confirmation is the recorded pages: no followers row moved (nor follower_history).
+    expect(await t.db.follower.findMany({ orderBy: { openid: 'asc' } })).toEqual(rowsBefore);
+    const pages = await t.db.followerListingPage.findMany({
+      where: { runId: run.id },
+      orderBy: { page: 'asc' },
+    });
+    expect(pages).toEqual([
+      { runId: run.id, page: 0, listedAt, openids: ['pKnown1', 'pNew', 'pLeft'] },
+      { runId: run.id, page: 1, listedAt, openids: ['pKnown2', 'pNew'] },
+    ]);
+    expect(await countListingPages(t.db, page.runId)).toBe(2);
+    // A resumed run lists the page it was on again: the page is replaced, not added.
+    const again = { ...page, page: 1, listedAt: new Date('2026-06-02T00:05:00Z') };
+    await recordListingPage(t.db, again, ['pKnown2']);
+    expect(await t.db.followerListingPage.findFirst({ where: { runId: run.id, page: 1 } })).toEqual({
+      runId: run.id,
+      page: 1,
+      listedAt: again.listedAt,
+      openids: ['pKnown2'],
+    });
+    // Profiles stored since (a resumed run asks again) drop out of what is left to fetch.
+    await upsertFollowers(t.db, [profile('pNew')], { syncedAt: listedAt });
+    expect(await listedNotFollowing(t.db, page.runId)).toEqual(['pLeft']);
+    expect(await listedNotFollowing(t.db, page.runId + 1000)).toEqual([]);
+  });
+
+  it('flags the subscribed followers no page of the run named and nothing confirmed since', async () => {
+    const before = new Date('2026-06-10T00:00:00Z');
+    const names = ['lA', 'lB', 'lC', 'lPushed'];
+    await upsertFollowers(
+      t.db,
+      names.map((o) => profile(o)),
+      { syncedAt: before },
+    );
+    const run = await t.db.syncRun.create({
+      data: { job: 'followers', startedAt: new Date('2026-06-11T00:00:00Z') },
+    });
+    const runId = Number(run.id);
+    const listedAt = new Date('2026-06-11T00:00:01Z');
+    await recordListingPage(t.db, { runId, page: 0, listedAt }, ['lA']);
+    await recordListingPage(t.db, { runId, page: 1, listedAt }, ['lC', 'lUnknown']);
+    // lPushed followed again by a push during the run: confirmed since its start, not listed.
+    await upsertFollowers(t.db, [profile('lPushed')], { syncedAt: new Date('2026-06-11T00:00:02Z') });
+    // Followers stored before this test, and never listed here, are flagged too: count them.
+    const othersSubscribed = await t.db.follower.count({
+      where: { subscribe: true, openid: { notIn: names } },
+    });
+    const marked = await markUnlistedFollowersUnsubscribed(
+      t.db,
+      { listedSince: run.startedAt, pagesOfRun: runId },
+      new Date('2026-06-11T00:01:00Z'),
+    );
+    expect(marked).toBe(1 + othersSubscribed);
     const rows = await t.db.follower.findMany({
-      where: { openid: { in: ['pKnown1', 'pKnown2', 'pLeft'] } },
+      where: { openid: { in: names } },
       orderBy: { openid: 'asc' },
     });
-    // Membership moved, the profile (and updated_at) did not: nothing was fetched.
-    expect(
-      rows.map((r) => [r.openid, r.membershipConfirmedAt?.toISOString(), r.profileFetchedAt?.toISOString()]),
-    ).toEqual([
-      ['pKnown1', listedAt.toISOString(), fetched.toISOString()],
-      ['pKnown2', listedAt.toISOString(), fetched.toISOString()],
-      ['pLeft', fetched.toISOString(), fetched.toISOString()],
+    expect(rows.map((r) => [r.openid, r.subscribe])).toEqual([
+      ['lA', true],
+      ['lB', false],
+      ['lC', true],
+      ['lPushed', true],
     ]);
-    expect(rows.every((r) => r.updatedAt.getTime() === fetched.getTime())).toBe(true);
-    expect(await confirmListedPage(t.db, [], listedAt)).toEqual([]);
+    // The run's pages stay (who was listed last night); an older run's are dropped.
+    const older = await t.db.syncRun.create({ data: { job: 'followers' } });
+    await recordListingPage(t.db, { runId: Number(older.id), page: 0, listedAt }, ['lA']);
+    const latest = await t.db.syncRun.create({ data: { job: 'followers' } });
+    await recordListingPage(t.db, { runId: Number(latest.id), page: 0, listedAt }, ['lA']);
+    await dropListingPagesBefore(t.db, Number(latest.id));
+    const kept = await t.db.followerListingPage.findMany({ select: { runId: true } });
+    expect(kept.map((p) => p.runId)).toEqual([latest.id]);
   });
 
   it('finds the profiles fetched since a moment and counts the subscribed', async () => {

@@ -116,7 +116,7 @@ describe('follower_history', () => {
     expect(
       await markUnlistedFollowersUnsubscribed(
         t.db,
-        at('2026-03-01T00:00:00Z'),
+        { listedSince: at('2026-03-01T00:00:00Z') },
         at('2026-03-01T00:10:00Z'),
         sync(5),
       ),

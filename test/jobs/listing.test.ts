@@ -1,7 +1,8 @@
 /**
  * Incremental membership sync (`--mode listing`) against the fake platform over HTTP: after a full
  * mirror, a listing run fetches profiles only for new and returning followers, confirms the rest
- * (membership_confirmed_at) without fetching them (profile_fetched_at stays), flags the unlisted,
+ * (follower_membership.membership_confirmed_at) without fetching them or rewriting their rows
+ * (profile_fetched_at and updated_at stay), flags the unlisted,
  * and ends with the exact membership; a full run afterwards picks up the profile edits a listing
  * cannot see. Plus the schedule: nightly listing, weekly full.
  */
@@ -10,7 +11,9 @@ import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { scheduledPayload, scheduleEntries, slotJobId } from '../../jobs/scheduler.ts';
 import { loadConfig } from '../../src/config.ts';
+import { getRun } from '../../src/db/sync-runs.ts';
 import { planFollowerCalls } from '../../src/sync/followers.ts';
+import { SyncPausedError } from '../../src/sync/quota.ts';
 import { TEST_WECHAT } from '../support/env.ts';
 import { asUserInfo, canonicalJson, mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from './support.ts';
 
@@ -29,16 +32,17 @@ const sync = (mode: 'listing' | 'full') =>
 
 type Stamps = Map<string, { confirmed: number; fetched: number; updated: number }>;
 async function stamps(): Promise<Stamps> {
-  const rows = await env.t.db.follower.findMany({
-    select: { openid: true, membershipConfirmedAt: true, profileFetchedAt: true, updatedAt: true },
-  });
+  const rows = await env.t.db.$queryRaw<
+    { openid: string; confirmed: Date | null; fetched: Date | null; updated: Date }[]
+  >`SELECT m.openid, m.membership_confirmed_at AS confirmed, m.profile_fetched_at AS fetched, f.updated_at AS updated
+    FROM follower_membership m JOIN followers f USING (openid)`;
   return new Map(
     rows.map((r) => [
       r.openid,
       {
-        confirmed: r.membershipConfirmedAt?.getTime() ?? 0,
-        fetched: r.profileFetchedAt?.getTime() ?? 0,
-        updated: r.updatedAt.getTime(),
+        confirmed: r.confirmed?.getTime() ?? 0,
+        fetched: r.fetched?.getTime() ?? 0,
+        updated: r.updated.getTime(),
       },
     ]),
   );
@@ -134,6 +138,69 @@ describe('follower sync, listing mode', () => {
     expect(result.counts.batchgetCalls).toBe(Math.ceil(env.fake.state.followerOpenids().length / 100));
     const rows = await env.t.db.follower.findMany({ where: { openid: { in: edited } } });
     expect(rows.filter((r) => r.remark?.startsWith('listing-'))).toHaveLength(edited.length);
+    await expectExactMembership();
+  });
+
+  it('a listing paused by the user/get quota resumes from its recorded pages, exact', async () => {
+    const state = env.fake.state;
+    const added = state.addFollowers(30);
+    const left = state.followerOpenids().slice(15_000, 15_010);
+    for (const o of left) state.unsubscribe(o);
+    const USER_GET = '/cgi-bin/user/get';
+    const limit = state.quotas.figures(USER_GET)?.daily_limit ?? 0;
+    // One page left today: the listing records page 0, then meets 45009 on page 1.
+    state.quotas.setUsed({ [USER_GET]: limit - 1 });
+    const error = await runSyncJob(
+      SYNC_JOBS.followers,
+      { trigger: 'test', mode: 'listing', force: true },
+      env.deps,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SyncPausedError);
+    const runId = (error as SyncPausedError).runId;
+    const paused = await getRun(env.t.db, runId);
+    expect(paused).toMatchObject({ status: 'paused', checkpoint: { pagesDone: 1, listingComplete: false } });
+    expect(await env.t.db.followerListingPage.count({ where: { runId: BigInt(runId) } })).toBe(1);
+    // Nothing was flagged while the listing was incomplete.
+    expect(await env.t.db.follower.count({ where: { openid: { in: left }, subscribe: false } })).toBe(0);
+
+    state.quotas.setUsed({ [USER_GET]: 0 });
+    const userGetBefore = env.fake.calls.count('user/get');
+    const resumed = await sync('listing');
+    expect(resumed).toMatchObject({ runId, resumed: true });
+    // Pages 1, 2 and the empty last page; page 0 is not listed again.
+    expect(env.fake.calls.count('user/get') - userGetBefore).toBe(3);
+    expect(resumed.counts).toMatchObject({ inserted: 30, markedUnsubscribed: 10, batchgetCalls: 1 });
+    expect(await env.t.db.follower.count({ where: { openid: { in: added }, subscribe: true } })).toBe(30);
+    await expectExactMembership();
+  });
+
+  it('a resumed listing whose earlier pages are not recorded lists again from the first page', async () => {
+    const state = env.fake.state;
+    const left = state.followerOpenids().slice(1_000, 1_003);
+    for (const o of left) state.unsubscribe(o);
+    const USER_GET = '/cgi-bin/user/get';
+    const limit = state.quotas.figures(USER_GET)?.daily_limit ?? 0;
+    state.quotas.setUsed({ [USER_GET]: limit - 2 });
+    const error = await runSyncJob(
+      SYNC_JOBS.followers,
+      { trigger: 'test', mode: 'listing', force: true },
+      env.deps,
+    ).catch((e: unknown) => e);
+    const runId = (error as SyncPausedError).runId;
+    expect((await getRun(env.t.db, runId))?.checkpoint).toMatchObject({ pagesDone: 2 });
+    // As a checkpoint written before listings recorded their pages would find them.
+    await env.t.db.followerListingPage.deleteMany({ where: { runId: BigInt(runId) } });
+    state.quotas.setUsed({ [USER_GET]: 0 });
+    const userGetBefore = env.fake.calls.count('user/get');
+    const resumed = await sync('listing');
+    expect(resumed).toMatchObject({ runId, resumed: true });
+    expect(env.fake.calls.count('user/get') - userGetBefore).toBe(4);
+    // Listed again from page 0 (else every follower on pages 0 and 1 would now be flagged as gone).
+    expect(resumed.counts).toMatchObject({
+      markedUnsubscribed: 3,
+      pages: 3,
+      listed: state.followerOpenids().length,
+    });
     await expectExactMembership();
   });
 

@@ -562,6 +562,8 @@ async function pipes(ctx: Context): Promise<PipesPanel> {
       duration_s: Math.max(0, Math.round((end.getTime() - r.startedAt.getTime()) / 100) / 10),
       rows: rowsWritten(r.job, r.counts),
       attempts: r.attempts,
+      /** retrying: BullMQ's next attempt; paused: the resume after the quota reset. */
+      next_attempt_at: ctx.iso(r.nextAttemptAt),
       error: r.error,
       errcode,
       explanation_zh: errcode === null ? null : (ERRCODE_REASONS_ZH[errcode] ?? null),

@@ -180,6 +180,31 @@ describe('panel routes', () => {
     });
   });
 
+  it('pipes: a retrying or paused run says when its next attempt is due', async () => {
+    const run = await h.deps.db.syncRun.create({
+      data: {
+        job: 'blacklist',
+        status: 'paused',
+        startedAt: new Date('2026-03-08T10:00:00Z'),
+        nextAttemptAt: new Date('2026-03-08T16:05:00Z'),
+        error: 'WeChat /cgi-bin/tags/members/getblacklist failed: errcode 45009',
+      },
+    });
+    try {
+      const p = await json<{ rows: Record<string, unknown>[] }>('/admin/api/pipes');
+      expect(p.rows.find((r) => r.run_id === Number(run.id))).toMatchObject({
+        status: 'paused',
+        next_attempt_at: '2026-03-09T00:05:00+08:00',
+        errcode: 45009,
+      });
+      expect(p.rows.filter((r) => r.run_id !== Number(run.id)).every((r) => r.next_attempt_at === null)).toBe(
+        true,
+      );
+    } finally {
+      await h.deps.db.syncRun.delete({ where: { id: run.id } });
+    }
+  });
+
   it('every time follows CRON_TIMEZONE (America/New_York: the offset of that date)', async () => {
     const p = await json<{ rows: Record<string, unknown>[]; timezone: string }>('/admin/api/pipes', ny);
     expect(p.timezone).toBe('America/New_York');

@@ -13,17 +13,13 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { Redis } from 'ioredis';
-import { AuthError, UnavailableError, WxsyncError } from '../../errors.ts';
+import { AuthError, errorFamily, UnavailableError } from '../../errors.ts';
 
 export const SESSION_COOKIE = 'wxsync_admin';
 export const SESSION_TTL_S = 12 * 3600;
 
 /** A cross-site (or otherwise foreign-origin) state-changing request: 403. */
-export class ForbiddenError extends WxsyncError {
-  readonly status = 403;
-  readonly retryable = false;
-  readonly code = 'forbidden';
-}
+export class ForbiddenError extends errorFamily(403, false, 'forbidden') {}
 
 /** Constant-time string equality (digests first, so lengths never leak through timing). */
 export function safeEqual(a: string, b: string): boolean {

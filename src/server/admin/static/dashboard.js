@@ -588,11 +588,18 @@
               {
                 key: 'status',
                 label: t.status,
-                render: (r) =>
+                render: (r) => [
                   el('span', {
                     class: `status status-${r.status}`,
                     text: label(`status.${r.status}`, r.status),
                   }),
+                  r.next_attempt_at
+                    ? el('div', {
+                        class: 'muted next-attempt',
+                        text: fill(t.next_attempt, { at: time(r.next_attempt_at) }),
+                      })
+                    : null,
+                ],
               },
               { key: 'trigger', label: t.trigger, render: (r) => label(`trigger.${r.trigger}`, r.trigger) },
               {

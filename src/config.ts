@@ -4,7 +4,7 @@
  */
 import 'dotenv/config';
 import { z } from 'zod';
-import { formatIssues, WxsyncError } from './errors.ts';
+import { errorFamily, formatIssues } from './errors.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -147,10 +147,7 @@ export function wxMessageMode(
 }
 
 /** Thrown for a missing or invalid setting; the message names variables, never values. */
-export class ConfigError extends WxsyncError {
-  readonly status = 500;
-  readonly retryable = false;
-  readonly code = 'config';
+export class ConfigError extends errorFamily(500, false, 'config') {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }

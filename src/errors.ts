@@ -19,33 +19,29 @@ export abstract class WxsyncError extends Error {
   }
 }
 
-/** Bad input from a caller (admin API, CLI arguments, job payload): 400, never retried. */
-export class InputError extends WxsyncError {
-  readonly status = 400;
-  readonly retryable = false;
-  readonly code = 'invalid_input';
+/**
+ * The base class of one error family, from what maps it: its HTTP status, whether a retry can
+ * succeed, its code. `export class InputError extends errorFamily(400, false, 'invalid_input') {}`
+ */
+export function errorFamily(status: number, retryable: boolean, code: string) {
+  return class extends WxsyncError {
+    readonly status = status;
+    readonly retryable = retryable;
+    readonly code = code;
+  };
 }
+
+/** Bad input from a caller (admin API, CLI arguments, job payload): 400, never retried. */
+export class InputError extends errorFamily(400, false, 'invalid_input') {}
 
 /** Missing or wrong credentials (admin bearer token): 401. */
-export class AuthError extends WxsyncError {
-  readonly status = 401;
-  readonly retryable = false;
-  readonly code = 'unauthorized';
-}
+export class AuthError extends errorFamily(401, false, 'unauthorized') {}
 
 /** A dependency we need right now is down (Redis, PostgreSQL): 503, retried. */
-export class UnavailableError extends WxsyncError {
-  readonly status = 503;
-  readonly retryable = true;
-  readonly code = 'unavailable';
-}
+export class UnavailableError extends errorFamily(503, true, 'unavailable') {}
 
 /** Another run of the same job holds the lock: 409, the caller is told which run. */
-export class ConflictError extends WxsyncError {
-  readonly status = 409;
-  readonly retryable = false;
-  readonly code = 'conflict';
-}
+export class ConflictError extends errorFamily(409, false, 'conflict') {}
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

@@ -80,3 +80,14 @@ export async function bulkQueryWith<Row extends pg.QueryResultRow>(
     client.release(broken);
   }
 }
+
+/**
+ * count(*) arrives from pg as int8 (a bigint or a string): the row's `keys` as numbers, 0 for a
+ * missing row or value.
+ */
+export function countsOf<K extends string>(
+  row: Partial<Record<K, bigint | string | number | null>> | undefined,
+  keys: readonly K[],
+): Record<K, number> {
+  return Object.fromEntries(keys.map((k) => [k, Number(row?.[k] ?? 0)])) as Record<K, number>;
+}

@@ -7,7 +7,7 @@
  */
 import type { Settlement } from '../wechat/publisher.ts';
 import type { CpsDailyRow, DateRangeRequest, UserCumulateRow, UserSummaryRow } from '../wechat/schemas.ts';
-import type { Db } from './client.ts';
+import { countsOf, type Db } from './client.ts';
 
 /** Last row wins when WeChat names one key twice (ON CONFLICT cannot touch a row twice). */
 function lastByKey<T>(rows: T[], key: (row: T) => string): T[] {
@@ -175,13 +175,7 @@ export async function statsCoverage(db: Db, range: { from: string; to: string })
       (SELECT count(*) FROM user_summary WHERE ref_date BETWEEN ${from}::date AND ${to}::date) AS "summaryRows",
       (SELECT count(*) FROM publisher_cps_daily WHERE date BETWEEN ${from}::date AND ${to}::date) AS "publisherDays",
       (SELECT count(*) FROM publisher_settlements) AS settlements`;
-  return {
-    cumulateDays: Number(row?.cumulateDays ?? 0),
-    summaryDays: Number(row?.summaryDays ?? 0),
-    summaryRows: Number(row?.summaryRows ?? 0),
-    publisherDays: Number(row?.publisherDays ?? 0),
-    settlements: Number(row?.settlements ?? 0),
-  };
+  return countsOf(row, ['cumulateDays', 'summaryDays', 'summaryRows', 'publisherDays', 'settlements']);
 }
 
 // Reads of the statistics tables for the operator dashboard. Days are WeChat's statistics days

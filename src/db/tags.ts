@@ -4,7 +4,7 @@
  * their names); one that comes back is un-removed.
  */
 import type { Tag } from '../wechat/schemas.ts';
-import type { Db } from './client.ts';
+import { countsOf, type Db } from './client.ts';
 
 export interface TagsWriteResult {
   /** Tags never stored before. */
@@ -53,12 +53,5 @@ export async function writeTags(
            count(*) AS listed,
            (SELECT count(*) FROM gone) AS removed
     FROM up LEFT JOIN before b ON b.id = up.id`;
-  const r = rows[0];
-  return {
-    added: Number(r?.added ?? 0),
-    renamed: Number(r?.renamed ?? 0),
-    restored: Number(r?.restored ?? 0),
-    listed: Number(r?.listed ?? 0),
-    removed: Number(r?.removed ?? 0),
-  };
+  return countsOf(rows[0], ['added', 'renamed', 'restored', 'listed', 'removed']);
 }

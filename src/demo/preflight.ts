@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { errorMessage, UnavailableError, WxsyncError } from '../errors.ts';
+import { errorFamily, errorMessage, UnavailableError, type WxsyncError } from '../errors.ts';
 import { redactSecrets } from '../safe-error.ts';
 
 export const START_SERVICES = 'docker compose up -d postgres redis';
@@ -17,11 +17,7 @@ export const LOCAL_DEMO_DATABASE_URL = 'postgresql://root@127.0.0.1:5432/wxsync_
 export const COMPOSE_DEMO_DATABASE_URL = 'postgresql://wxsync:wxsync-local@127.0.0.1:5432/wxsync_demo';
 
 /** The database holds a mirror the demo must not write made-up followers into. */
-export class RealMirrorError extends WxsyncError {
-  readonly status = 409;
-  readonly retryable = false;
-  readonly code = 'real_mirror';
-}
+export class RealMirrorError extends errorFamily(409, false, 'real_mirror') {}
 
 /** user@host:port/db, never the password. */
 export function describeUrl(url: string): string {

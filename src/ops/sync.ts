@@ -6,7 +6,7 @@
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
 import { getRun, listRuns, type SyncRunRow } from '../db/sync-runs.ts';
-import { ConflictError, InputError, UnavailableError, WxsyncError } from '../errors.ts';
+import { ConflictError, errorFamily, InputError, UnavailableError } from '../errors.ts';
 import { QUEUE_NAMES } from '../queues.ts';
 import { parsePayload } from '../sync/contract.ts';
 import { describeEnqueued, enqueueSync } from '../sync/queue.ts';
@@ -15,11 +15,7 @@ import type { OpsDeps } from './deps.ts';
 import { DateRange, parseInput, RunId } from './inputs.ts';
 
 /** A run id that does not exist: 404. */
-export class NotFoundError extends WxsyncError {
-  readonly status = 404;
-  readonly retryable = false;
-  readonly code = 'not_found';
-}
+export class NotFoundError extends errorFamily(404, false, 'not_found') {}
 
 export const RUNS_LIMIT_MAX = 200;
 const JobName = z.enum(SYNC_JOB_NAMES, { error: `job must be one of ${SYNC_JOB_NAMES.join(', ')}` });

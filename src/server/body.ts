@@ -8,13 +8,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
-import { InputError, WxsyncError } from '../errors.ts';
+import { errorFamily, InputError } from '../errors.ts';
 
-export class PayloadTooLargeError extends WxsyncError {
-  readonly status = 413;
-  readonly retryable = false;
-  readonly code = 'payload_too_large';
-}
+export class PayloadTooLargeError extends errorFamily(413, false, 'payload_too_large') {}
 
 /** A web body (tests through `app.request`, other runtimes), capped as it arrives. */
 async function collect(chunks: AsyncIterable<Uint8Array>, maxBytes: number): Promise<Buffer> {

@@ -13,13 +13,9 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
-import { WxsyncError } from '../errors.ts';
+import { errorFamily } from '../errors.ts';
 
-export class TooManyFailuresError extends WxsyncError {
-  readonly status = 429;
-  readonly retryable = true;
-  readonly code = 'too_many_failures';
-}
+export class TooManyFailuresError extends errorFamily(429, true, 'too_many_failures') {}
 
 const WINDOW_MS = 60_000;
 /** Sources tracked at once; the oldest window is dropped first when more arrive. */
@@ -54,24 +50,26 @@ export function createFailureLimit(options: { limit: number; trustedProxyHops: n
     if (w) windows.delete(source);
     return undefined;
   };
+  /** The request's source and its current window; undefined when the limit is off or the source unknown. */
+  const tracked = (c: Context) => {
+    if (limit <= 0) return undefined;
+    const source = sourceOf(c, trustedProxyHops);
+    if (source === undefined) return undefined;
+    const now = Date.now();
+    return { source, now, w: current(source, now) };
+  };
   return {
     check(c) {
-      if (limit <= 0) return;
-      const source = sourceOf(c, trustedProxyHops);
-      if (source === undefined) return;
-      const now = Date.now();
-      const w = current(source, now);
-      if (w && w.count >= limit) {
-        c.header('Retry-After', String(Math.ceil((w.start + WINDOW_MS - now) / 1000)));
+      const t = tracked(c);
+      if (t?.w && t.w.count >= limit) {
+        c.header('Retry-After', String(Math.ceil((t.w.start + WINDOW_MS - t.now) / 1000)));
         throw new TooManyFailuresError('too many refused pushes from this address: try again later');
       }
     },
     fail(c) {
-      if (limit <= 0) return;
-      const source = sourceOf(c, trustedProxyHops);
-      if (source === undefined) return;
-      const now = Date.now();
-      const w = current(source, now);
+      const t = tracked(c);
+      if (!t) return;
+      const { source, now, w } = t;
       if (w) {
         w.count++;
         return;

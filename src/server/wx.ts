@@ -15,7 +15,7 @@ import type { Queue } from 'bullmq';
 import { type Context, Hono } from 'hono';
 import type { Redis } from 'ioredis';
 import { type Config, type WxMessageMode, wxMessageMode } from '../config.ts';
-import { formatIssues, InputError, WxsyncError } from '../errors.ts';
+import { errorFamily, formatIssues, InputError, WxsyncError } from '../errors.ts';
 import { KNOWN_MSG_TYPES, WxMessage } from '../events/message.ts';
 import type { Log } from '../logger.ts';
 import { boundedLabel, wxEvents } from '../metrics.ts';
@@ -47,18 +47,10 @@ interface SignedQuery {
   nonce: string;
 }
 
-export class UnsupportedMediaTypeError extends WxsyncError {
-  readonly status = 415;
-  readonly retryable = false;
-  readonly code = 'unsupported_media_type';
-}
+export class UnsupportedMediaTypeError extends errorFamily(415, false, 'unsupported_media_type') {}
 
 /** A push in a mode the account does not use (WX_MESSAGE_MODE): 400, WeChat never sends one. */
-export class WrongModeError extends WxsyncError {
-  readonly status = 400;
-  readonly retryable = false;
-  readonly code = 'wrong_mode';
-}
+export class WrongModeError extends errorFamily(400, false, 'wrong_mode') {}
 
 const ACCEPTS: Record<WxMessageMode, ReadonlySet<WxMode>> = {
   plaintext: new Set(['plaintext']),

@@ -5,7 +5,7 @@
  * starting it would stop it at 45009 halfway, and the quota it burned would be missed by /wx
  * lookups and the owner's other systems until midnight.
  */
-import { WxsyncError } from '../errors.ts';
+import { errorFamily } from '../errors.ts';
 import type { SyncResult } from './contract.ts';
 
 /** Calls a run expects to make on one path, and how the number came about. */
@@ -100,10 +100,7 @@ export function describeShortfall(plan: QuotaPlan): string {
  * A run that did not start because its planned calls exceed the remaining daily quota. Not
  * retryable (the quota resets at midnight; the next scheduled run plans again), 429 on the admin API.
  */
-export class QuotaShortError extends WxsyncError {
-  readonly status = 429;
-  readonly retryable = false;
-  readonly code = 'quota_short';
+export class QuotaShortError extends errorFamily(429, false, 'quota_short') {
   constructor(
     message: string,
     readonly runId: number,
@@ -132,10 +129,7 @@ export function beijingClock(at: Date): string {
  * error to retry: another call today would only answer 45009 again. The CLI exits with 75
  * (EX_TEMPFAIL) on it.
  */
-export class SyncPausedError extends WxsyncError {
-  readonly status = 503;
-  readonly retryable = false;
-  readonly code = 'sync_paused';
+export class SyncPausedError extends errorFamily(503, false, 'sync_paused') {
   constructor(
     message: string,
     readonly runId: number,

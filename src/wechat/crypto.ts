@@ -9,18 +9,14 @@
  * - The trailing appid must be ours: it is what binds a ciphertext to this account.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { WxsyncError } from '../errors.ts';
+import { errorFamily } from '../errors.ts';
 import { sha1Signature } from './signature.ts';
 import { buildXml } from './xml.ts';
 
 const BLOCK = 32;
 
 /** A ciphertext that does not decrypt to a well-formed message for our appid. */
-export class WeChatCryptoError extends WxsyncError {
-  readonly status = 400;
-  readonly retryable = false;
-  readonly code = 'bad_ciphertext';
-}
+export class WeChatCryptoError extends errorFamily(400, false, 'bad_ciphertext') {}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -4,7 +4,7 @@
  * `msg_signature`. The sort is a plain code-unit string sort, as every SDK and WeChat itself do.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { WxsyncError } from '../errors.ts';
+import { errorFamily } from '../errors.ts';
 
 export function sha1Signature(...parts: string[]): string {
   return createHash('sha1')
@@ -25,8 +25,4 @@ export function signatureMatches(expected: string, ...parts: string[]): boolean 
 }
 
 /** A callback request whose signature is missing, wrong or stale: 401, never retried. */
-export class SignatureError extends WxsyncError {
-  readonly status = 401;
-  readonly retryable = false;
-  readonly code = 'bad_signature';
-}
+export class SignatureError extends errorFamily(401, false, 'bad_signature') {}

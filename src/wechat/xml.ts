@@ -16,13 +16,9 @@
  *   MAX_DEPTH or a repeated top-level field are refused (XmlError, 400).
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { errorMessage, WxsyncError } from '../errors.ts';
+import { errorFamily, errorMessage } from '../errors.ts';
 
-export class XmlError extends WxsyncError {
-  readonly status = 400;
-  readonly retryable = false;
-  readonly code = 'bad_xml';
-}
+export class XmlError extends errorFamily(400, false, 'bad_xml') {}
 
 /** A WeChat message: field name -> value (nested elements, rare, are kept as their JSON text). */
 export type WeChatXml = Record<string, string>;

@@ -11,7 +11,7 @@ const BEIJING_OFFSET_MS = 8 * 3_600_000;
 const ISO = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** Day number (days since 1970-01-01) of a YYYY-MM-DD naming a real day, else undefined. */
-function dayOrUndefined(date: string): number | undefined {
+export function dayOrUndefined(date: string): number | undefined {
   const m = ISO.exec(date);
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : Number.NaN;
   if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== date) return undefined;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type Context, Hono } from 'hono';
+import { dayOrUndefined } from '../calendar.ts';
 import {
   type ApiDomainIpResponse,
   BATCHGET_MAX,
@@ -30,7 +31,6 @@ import {
 import { type CallCounter, CGI_PATHS, type FakeEndpoint } from './calls.ts';
 import type { FaultDecision, Faults } from './faults.ts';
 import type { FakeState } from './state.ts';
-import { isoToDay } from './stats.ts';
 
 export interface FakeDeps {
   state: FakeState;
@@ -414,8 +414,8 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
       const body = await jsonBody(c);
       if (!body.ok) return body.response;
       const { begin_date, end_date } = (body.value ?? {}) as { begin_date?: unknown; end_date?: unknown };
-      const begin = typeof begin_date === 'string' ? isoToDay(begin_date) : undefined;
-      const end = typeof end_date === 'string' ? isoToDay(end_date) : undefined;
+      const begin = typeof begin_date === 'string' ? dayOrUndefined(begin_date) : undefined;
+      const end = typeof end_date === 'string' ? dayOrUndefined(end_date) : undefined;
       if (begin === undefined || end === undefined) return c.json(wechatError(61500));
       if (begin > end || end - begin >= DATACUBE_MAX_DAYS || end > state.stats.lastDay)
         return c.json(wechatError(61501));
@@ -460,13 +460,13 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
           );
         }
         const q = parsed.data;
-        const start = isoToDay(q.start_date);
-        const end = isoToDay(q.end_date);
+        const start = dayOrUndefined(q.start_date);
+        const end = dayOrUndefined(q.end_date);
         if (start === undefined || end === undefined || start > end) return badArgs('invalid date range');
         const from = (q.page - 1) * q.page_size;
         if (action === 'publisher_cps_general') {
           const rows = [...state.stats.cps.values()].filter((r) => {
-            const d = isoToDay(r.date)!;
+            const d = dayOrUndefined(r.date)!;
             return d >= start && d <= end;
           });
           const sum = (
@@ -492,7 +492,7 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
         }
         const all = state.stats.settlements;
         const rows = all.filter((s) => {
-          const d = isoToDay(s.date)!;
+          const d = dayOrUndefined(s.date)!;
           return d >= start && d <= end;
         });
         const settled = all.filter((s) => s.sett_status !== 1).reduce((acc, s) => acc + s.settled_revenue, 0);

@@ -4,7 +4,7 @@
  * and cumulate(yesterday) equals the initial number of followers.
  */
 
-import { beijingDayNumber } from '../calendar.ts';
+import { beijingDayNumber, dateOfDay } from '../calendar.ts';
 import type { CpsDailyRow, SettlementEntry, UserCumulateRow, UserSummaryRow } from '../wechat/schemas.ts';
 import { hash32, Rng } from './prng.ts';
 
@@ -16,21 +16,6 @@ const DAY_MS = 86_400_000;
  */
 export const USER_SOURCES = [0, 1, 17, 30, 43, 51, 57, 100, 149, 161, 200, 201, 999];
 export const SLOT_IDS = ['SLOT_ID_WEAPP_BANNER', 'SLOT_ID_WEAPP_REWARD_VIDEO', 'SLOT_ID_MP_ARTICLE_BOTTOM'];
-
-/** Days since the epoch of "yesterday" in Beijing time, for a clock value in ms. */
-export function beijingYesterday(nowMs: number): number {
-  return beijingDayNumber(nowMs) - 1;
-}
-export function dayToIso(day: number): string {
-  return new Date(day * DAY_MS).toISOString().slice(0, 10);
-}
-/** YYYY-MM-DD -> day number, or undefined when it is not a real date in that format. */
-export function isoToDay(text: string): number | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return undefined;
-  const ms = Date.parse(`${text}T00:00:00Z`);
-  if (Number.isNaN(ms) || dayToIso(ms / DAY_MS) !== text) return undefined;
-  return ms / DAY_MS;
-}
 
 export interface Stats {
   firstDay: number;
@@ -47,7 +32,8 @@ export function generateStats(options: {
   followers: number;
   nowMs: number;
 }): Stats {
-  const lastDay = beijingYesterday(options.nowMs);
+  // Yesterday in Beijing, as a day number: WeChat's statistics end there.
+  const lastDay = beijingDayNumber(options.nowMs) - 1;
   const firstDay = lastDay - options.days + 1;
   const summary = new Map<number, UserSummaryRow[]>();
   const net = new Map<number, number>();
@@ -61,7 +47,7 @@ export function generateStats(options: {
       if (source !== 0 && rng.chance(0.3)) continue;
       const new_user = Math.round(rng.next() * 2 * scale);
       const cancel_user = Math.round(rng.next() * 1.2 * scale);
-      rows.push({ ref_date: dayToIso(day), user_source: source, new_user, cancel_user });
+      rows.push({ ref_date: dateOfDay(day), user_source: source, new_user, cancel_user });
       dayNet += new_user - cancel_user;
     }
     summary.set(day, rows);
@@ -70,7 +56,7 @@ export function generateStats(options: {
   const cumulate = new Map<number, UserCumulateRow>();
   let total = options.followers;
   for (let day = lastDay; day >= firstDay; day--) {
-    cumulate.set(day, { ref_date: dayToIso(day), cumulate_user: total });
+    cumulate.set(day, { ref_date: dateOfDay(day), cumulate_user: total });
     total -= net.get(day)!;
   }
   const cps = new Map<number, CpsDailyRow>();
@@ -81,7 +67,7 @@ export function generateStats(options: {
     const order_count = rng.int(0, Math.floor(click_count / 50));
     const total_fee = order_count * rng.int(1_000, 90_000);
     cps.set(day, {
-      date: dayToIso(day),
+      date: dateOfDay(day),
       exposure_count,
       click_count,
       click_rate: exposure_count ? (click_count / exposure_count) * 1000 : 0,
@@ -122,7 +108,7 @@ function settlements(seed: number, firstDay: number, lastDay: number): Settlemen
       }));
       const lastOfMonth = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
       out.push({
-        date: dayToIso(payDay),
+        date: dateOfDay(payDay),
         zone:
           half === 1 ? `${year}年${month + 1}月1日至15日` : `${year}年${month + 1}月16日至${lastOfMonth}日`,
         month: `${year}${String(month + 1).padStart(2, '0')}`,

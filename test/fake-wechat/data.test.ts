@@ -1,8 +1,8 @@
 /** Generated data: deterministic per seed, realistic in shape, consistent statistics, scales to 1M. */
 import { describe, expect, it } from 'vitest';
+import { dateOfDay } from '../../src/calendar.ts';
 import { FakeState } from '../../src/fake-wechat/index.ts';
 import { Permutation32 } from '../../src/fake-wechat/prng.ts';
-import { dayToIso } from '../../src/fake-wechat/stats.ts';
 import { UserInfo } from '../../src/wechat/schemas.ts';
 
 const OPENID = /^[A-Za-z0-9_-]{28}$/;
@@ -115,7 +115,7 @@ describe('statistics', () => {
   });
   it('series cover statsDays ending yesterday (Beijing) and cumulate follows the summary', () => {
     expect(state.stats.cumulate.size).toBe(90);
-    expect(dayToIso(state.stats.lastDay)).toBe('2026-06-14');
+    expect(dateOfDay(state.stats.lastDay)).toBe('2026-06-14');
     expect(state.stats.cumulate.get(state.stats.lastDay)!.cumulate_user).toBe(20_000);
     for (let day = state.stats.firstDay + 1; day <= state.stats.lastDay; day++) {
       const net = state.stats.summary.get(day)!.reduce((s, r) => s + r.new_user - r.cancel_user, 0);
@@ -127,8 +127,8 @@ describe('statistics', () => {
   it('yesterday in Beijing turns over at 16:00 UTC', () => {
     const before = new FakeState({ followers: 1, now: () => Date.UTC(2026, 5, 15, 15, 59) });
     const after = new FakeState({ followers: 1, now: () => Date.UTC(2026, 5, 15, 16, 1) });
-    expect(dayToIso(before.stats.lastDay)).toBe('2026-06-14');
-    expect(dayToIso(after.stats.lastDay)).toBe('2026-06-15');
+    expect(dateOfDay(before.stats.lastDay)).toBe('2026-06-14');
+    expect(dateOfDay(after.stats.lastDay)).toBe('2026-06-15');
   });
   it('settlements are half-monthly, paid before yesterday, with slot sums', () => {
     expect(state.stats.settlements.length).toBeGreaterThanOrEqual(5);

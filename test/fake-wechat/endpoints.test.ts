@@ -1,7 +1,7 @@
 /** Every endpoint of the fake answers WeChat's shapes (parsed by src/wechat/schemas.ts), limits and error codes. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addDays, beijingYesterday } from '../../src/calendar.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
-import { beijingYesterday, dayToIso } from '../../src/fake-wechat/stats.ts';
 import {
   ApiDomainIpResponse,
   BatchGetResponse,
@@ -20,8 +20,8 @@ import { CREDS, fetchToken, getJson, postJson } from './helpers.ts';
 let wx: FakeWeChat;
 let token: string;
 const q = () => ({ access_token: token });
-const yesterday = dayToIso(beijingYesterday(Date.now()));
-const daysAgo = (n: number) => dayToIso(beijingYesterday(Date.now()) - n);
+const yesterday = beijingYesterday(new Date());
+const daysAgo = (n: number) => addDays(yesterday, -n);
 
 beforeAll(async () => {
   wx = await startFakeWeChat({

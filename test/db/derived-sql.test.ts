@@ -1,26 +1,19 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  assertSplittable,
-  derivedChange,
-  derivedDrops,
-  derivedStatements,
-  escapeBody,
-  withoutDollarQuotes,
-} from '../../scripts/derived-sql.ts';
+import * as derivedSql from '../../scripts/derived-sql.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 
 describe('derived.sql as a migration carries it', () => {
   it('rewrites $$ bodies as E strings without a literal semicolon', () => {
     const sql =
       "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n  RAISE NOTICE 'a\\b';\n  RETURN NULL;\nEND\n$$;";
-    const out = withoutDollarQuotes(sql);
+    const out = derivedSql.withoutDollarQuotes(sql);
     expect(out).toBe(
       "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS E'\nBEGIN\n  RAISE NOTICE ''a\\\\b''\\073\n  RETURN NULL\\073\nEND\n';",
     );
     expect(out.slice(0, -1)).not.toContain(';');
-    expect(escapeBody('x')).toBe("E'x'");
+    expect(derivedSql.escapeBody('x')).toBe("E'x'");
   });
 
   it('drops views and plain functions, not CREATE OR REPLACE ones', () => {
@@ -29,7 +22,7 @@ describe('derived.sql as a migration carries it', () => {
       'CREATE FUNCTION followers_on(day date) RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;',
       'CREATE OR REPLACE FUNCTION trig() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;',
     ].join('\n');
-    expect(derivedDrops(sql)).toEqual([
+    expect(derivedSql.derivedDrops(sql)).toEqual([
       'DROP VIEW IF EXISTS "v" CASCADE;',
       'DROP FUNCTION IF EXISTS "followers_on"(day date) CASCADE;',
     ]);
@@ -45,7 +38,7 @@ describe('statements of derived.sql', () => {
       'CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$;',
       '-- trailing comment',
     ].join('\n');
-    expect(derivedStatements(sql)).toEqual([
+    expect(derivedSql.derivedStatements(sql)).toEqual([
       '-- a view; with a note\nCREATE VIEW v AS SELECT 1;',
       "COMMENT ON VIEW v IS 'one; two';",
       'CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1; $$;',
@@ -54,22 +47,26 @@ describe('statements of derived.sql', () => {
 
   it('tells a migration to carry nothing, only the added statements, or the whole file', () => {
     const base = "-- v\nCREATE VIEW v AS SELECT 1;\nCOMMENT ON VIEW v IS 'v';\n";
-    expect(derivedChange(base, base.replace('-- v', '-- reworded'))).toEqual({ kind: 'unchanged' });
-    expect(derivedChange(base, `${base}CREATE VIEW w AS SELECT 2;\n`)).toEqual({
+    expect(derivedSql.derivedChange(base, base.replace('-- v', '-- reworded'))).toEqual({
+      kind: 'unchanged',
+    });
+    expect(derivedSql.derivedChange(base, `${base}CREATE VIEW w AS SELECT 2;\n`)).toEqual({
       kind: 'added',
       statements: ['CREATE VIEW w AS SELECT 2;'],
     });
-    expect(derivedChange(base, base.replace('SELECT 1', 'SELECT 3'))).toEqual({ kind: 'changed' });
-    expect(derivedChange(base, 'CREATE VIEW v AS SELECT 1;')).toEqual({ kind: 'changed' });
+    expect(derivedSql.derivedChange(base, base.replace('SELECT 1', 'SELECT 3'))).toEqual({ kind: 'changed' });
+    expect(derivedSql.derivedChange(base, 'CREATE VIEW v AS SELECT 1;')).toEqual({ kind: 'changed' });
   });
 
   it('refuses a ; Prisma would split a migration on', () => {
-    expect(() => assertSplittable("COMMENT ON VIEW v IS 'a; b';")).toThrow(/Prisma splits/);
-    expect(() => assertSplittable('-- why; because\nCREATE VIEW v AS SELECT 1;')).toThrow(/Prisma splits/);
-    expect(assertSplittable('CREATE VIEW v AS SELECT 1;')).toBe('CREATE VIEW v AS SELECT 1;');
+    expect(() => derivedSql.assertSplittable("COMMENT ON VIEW v IS 'a; b';")).toThrow(/Prisma splits/);
+    expect(() => derivedSql.assertSplittable('-- why; because\nCREATE VIEW v AS SELECT 1;')).toThrow(
+      /Prisma splits/,
+    );
+    expect(derivedSql.assertSplittable('CREATE VIEW v AS SELECT 1;')).toBe('CREATE VIEW v AS SELECT 1;');
     for (const dir of migrationDirs()) {
       expect(() =>
-        assertSplittable(readFileSync(`prisma/migrations/${dir}/migration.sql`, 'utf8')),
+        derivedSql.assertSplittable(readFileSync(`prisma/migrations/${dir}/migration.sql`, 'utf8')),
       ).not.toThrow();
     }
   });
@@ -119,7 +116,7 @@ describe('the migrations, applied', () => {
       expect(migrated.filter((d) => d.kind === 'view').length).toBeGreaterThan(10);
       const derived = readFileSync('prisma/derived.sql', 'utf8');
       await client.query('BEGIN');
-      await client.query([...derivedDrops(derived), derived].join('\n'));
+      await client.query([...derivedSql.derivedDrops(derived), derived].join('\n'));
       const fromFile = await definitions(client);
       await client.query('ROLLBACK');
       expect(migrated).toEqual(fromFile);

@@ -48,6 +48,29 @@ async function stamps(): Promise<Stamps> {
   );
 }
 
+const USER_GET = '/cgi-bin/user/get';
+
+/** A listing run paused by 45009 once `pages` user/get calls are spent; its sync_runs id. */
+async function listingPausedAfter(pages: number): Promise<number> {
+  const limit = env.fake.state.quotas.figures(USER_GET)?.daily_limit ?? 0;
+  env.fake.state.quotas.setUsed({ [USER_GET]: limit - pages });
+  const error = await runSyncJob(
+    SYNC_JOBS.followers,
+    { trigger: 'test', mode: 'listing', force: true },
+    env.deps,
+  ).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(SyncPausedError);
+  return (error as SyncPausedError).runId;
+}
+
+/** A new quota day, then the listing again (it resumes the paused run): the result and its user/get calls. */
+async function resumeListing() {
+  env.fake.state.quotas.setUsed({ [USER_GET]: 0 });
+  const before = env.fake.calls.count('user/get');
+  const resumed = await sync('listing');
+  return { resumed, userGetCalls: env.fake.calls.count('user/get') - before };
+}
+
 async function expectExactMembership() {
   const m = await mirrorOf(env.t.db);
   expect(m.subscribed).toEqual(sorted(env.fake.state.followerOpenids()));
@@ -146,29 +169,18 @@ describe('follower sync, listing mode', () => {
     const added = state.addFollowers(30);
     const left = state.followerOpenids().slice(15_000, 15_010);
     for (const o of left) state.unsubscribe(o);
-    const USER_GET = '/cgi-bin/user/get';
-    const limit = state.quotas.figures(USER_GET)?.daily_limit ?? 0;
     // One page left today: the listing records page 0, then meets 45009 on page 1.
-    state.quotas.setUsed({ [USER_GET]: limit - 1 });
-    const error = await runSyncJob(
-      SYNC_JOBS.followers,
-      { trigger: 'test', mode: 'listing', force: true },
-      env.deps,
-    ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SyncPausedError);
-    const runId = (error as SyncPausedError).runId;
+    const runId = await listingPausedAfter(1);
     const paused = await getRun(env.t.db, runId);
     expect(paused).toMatchObject({ status: 'paused', checkpoint: { pagesDone: 1, listingComplete: false } });
     expect(await env.t.db.followerListingPage.count({ where: { runId: BigInt(runId) } })).toBe(1);
     // Nothing was flagged while the listing was incomplete.
     expect(await env.t.db.follower.count({ where: { openid: { in: left }, subscribe: false } })).toBe(0);
 
-    state.quotas.setUsed({ [USER_GET]: 0 });
-    const userGetBefore = env.fake.calls.count('user/get');
-    const resumed = await sync('listing');
+    const { resumed, userGetCalls } = await resumeListing();
     expect(resumed).toMatchObject({ runId, resumed: true });
     // Pages 1, 2 and the empty last page; page 0 is not listed again.
-    expect(env.fake.calls.count('user/get') - userGetBefore).toBe(3);
+    expect(userGetCalls).toBe(3);
     expect(resumed.counts).toMatchObject({ inserted: 30, markedUnsubscribed: 10, batchgetCalls: 1 });
     expect(await env.t.db.follower.count({ where: { openid: { in: added }, subscribe: true } })).toBe(30);
     await expectExactMembership();
@@ -178,23 +190,13 @@ describe('follower sync, listing mode', () => {
     const state = env.fake.state;
     const left = state.followerOpenids().slice(1_000, 1_003);
     for (const o of left) state.unsubscribe(o);
-    const USER_GET = '/cgi-bin/user/get';
-    const limit = state.quotas.figures(USER_GET)?.daily_limit ?? 0;
-    state.quotas.setUsed({ [USER_GET]: limit - 2 });
-    const error = await runSyncJob(
-      SYNC_JOBS.followers,
-      { trigger: 'test', mode: 'listing', force: true },
-      env.deps,
-    ).catch((e: unknown) => e);
-    const runId = (error as SyncPausedError).runId;
+    const runId = await listingPausedAfter(2);
     expect((await getRun(env.t.db, runId))?.checkpoint).toMatchObject({ pagesDone: 2 });
     // As a checkpoint written before listings recorded their pages would find them.
     await env.t.db.followerListingPage.deleteMany({ where: { runId: BigInt(runId) } });
-    state.quotas.setUsed({ [USER_GET]: 0 });
-    const userGetBefore = env.fake.calls.count('user/get');
-    const resumed = await sync('listing');
+    const { resumed, userGetCalls } = await resumeListing();
     expect(resumed).toMatchObject({ runId, resumed: true });
-    expect(env.fake.calls.count('user/get') - userGetBefore).toBe(4);
+    expect(userGetCalls).toBe(4);
     // Listed again from page 0 (else every follower on pages 0 and 1 would now be flagged as gone).
     expect(resumed.counts).toMatchObject({
       markedUnsubscribed: 3,

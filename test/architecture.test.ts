@@ -2,7 +2,9 @@
  * The layer rule and the import graph, checked on the source text (README "Development" has the
  * map): library code in src/ never imports jobs/; only the composition roots (src/cli.ts,
  * src/cli/, src/demo/, src/runtime/) wire src/ and jobs/ together; nothing below the CLI imports
- * src/cli/; jobs/ imports no composition root; and no file imports itself round a cycle.
+ * src/cli/; jobs/ imports no composition root; and no file imports itself round a cycle. Tests and
+ * benchmarks: bench/ never imports test/, and test helpers (every file under test/ that is not a
+ * `.test.ts`) live in test/support/.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -95,6 +97,38 @@ describe('layers', () => {
     expect(
       importsOf('src/x/y.ts', "import type { A } from '../../jobs/z.ts';\nexport { B } from './w.ts';"),
     ).toEqual(['jobs/z.ts', 'src/x/w.ts']);
+  });
+});
+
+describe('tests and benchmarks', () => {
+  const benchGraph = new Map(
+    sourceFiles('bench').map((f) => [f, importsOf(f, readFileSync(join(ROOT, f), 'utf8'))]),
+  );
+
+  it('bench/ never imports test/ (its helpers are its own, in bench/support.ts)', () => {
+    expect(benchGraph.size).toBeGreaterThan(3);
+    const upward = [...benchGraph].flatMap(([from, tos]) =>
+      tos.filter((to) => to.startsWith('test/')).map((to) => `${from} -> ${to}`),
+    );
+    expect(upward).toEqual([]);
+  });
+
+  it('test helpers live in test/support/ only (every other file under test/ is a .test.ts)', () => {
+    const everyFile = readdirSync(join(ROOT, 'test'), { withFileTypes: true, recursive: true })
+      .filter((e) => e.isFile())
+      .map((e) => relative(ROOT, join(e.parentPath, e.name)));
+    expect(everyFile).toContain('test/support/sync-env.ts');
+    expect(everyFile.filter((f) => !f.endsWith('.test.ts') && !f.startsWith('test/support/'))).toEqual([]);
+  });
+
+  it('test files import helpers from test/support/, never from another test file', () => {
+    const tests = sourceFiles('test');
+    const strays = tests.flatMap((from) =>
+      importsOf(from, readFileSync(join(ROOT, from), 'utf8'))
+        .filter((to) => to.startsWith('test/') && !to.startsWith('test/support/'))
+        .map((to) => `${from} -> ${to}`),
+    );
+    expect(strays).toEqual([]);
   });
 });
 

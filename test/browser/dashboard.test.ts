@@ -1,6 +1,6 @@
 /**
  * The operator dashboard in a real browser: Debian's Chromium driven by playwright-core, against the
- * real app on a seeded warehouse (test/browser/seed.ts) and on an empty database. Logs in through
+ * real app on a seeded warehouse (test/support/dashboard-seed.ts) and on an empty database. Logs in through
  * the form like an operator; asserts the seeded figures in the DOM (and in the charts), Chinese by
  * default with 1,234 / 12.3% formats, Beijing times, the English switch and that it is remembered,
  * CSV downloads equal to the JSON routes, every empty state, zero console errors and zero failed
@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, type Harness, startHarness } from '../ops/harness.ts';
 import {
   beijing,
   dailyTotals,
@@ -21,7 +20,8 @@ import {
   makeSeed,
   type Seed,
   seedWarehouse,
-} from './seed.ts';
+} from '../support/dashboard-seed.ts';
+import { ADMIN_TOKEN, type OpsTestEnv, opsTestEnv } from '../support/ops-env.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PANELS = ['headline', 'growth', 'cumulative', 'hourly', 'channels', 'cohorts', 'tags', 'pipes'];
@@ -29,12 +29,12 @@ const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1280, height: 900 };
 
 interface Served {
-  h: Harness;
+  h: OpsTestEnv;
   url: string;
   close(): Promise<void>;
 }
 
-async function served(h: Harness): Promise<Served> {
+async function served(h: OpsTestEnv): Promise<Served> {
   return new Promise((resolve) => {
     const server = serve({ fetch: h.app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => {
       resolve({
@@ -53,7 +53,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   seed = makeSeed();
-  const [a, b] = await Promise.all([startHarness(), startHarness()]);
+  const [a, b] = await Promise.all([opsTestEnv(), opsTestEnv()]);
   await seedWarehouse(a.deps.db, seed);
   await a.queues.find((q) => q.name === 'sync')!.add('datacube', { trigger: 'test' });
   [seeded, empty] = await Promise.all([served(a), served(b)]);

@@ -12,10 +12,10 @@ import { createSyncWorker } from '../../jobs/sync-worker.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
 import { createRedis } from '../../src/redis.ts';
 import { createWeChatClient, type WeChatClient } from '../../src/wechat/client.ts';
-import { type SyncTestEnv, syncTestEnv } from '../jobs/support.ts';
+import { addFollowersJob, configOf, expectExactMirror, HEAVY, openTestQueues } from '../support/chaos.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { until } from '../support/processes.ts';
-import { addFollowersJob, configOf, expectExactMirror, HEAVY, openTestQueues } from './support.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = HEAVY ? 200_000 : 10_000;
 const TOKEN_EXPIRY_EVERY_S = HEAVY ? 60 : 2;

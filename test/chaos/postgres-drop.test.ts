@@ -8,11 +8,17 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/db/sync-runs.ts';
-import { type SyncTestEnv, syncTestEnv } from '../jobs/support.ts';
+import {
+  addFollowersJob,
+  chaosChildEnv,
+  expectExactMirror,
+  HEAVY,
+  openTestQueues,
+} from '../support/chaos.ts';
 import { ADMIN_URL } from '../support/db.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { killAllChildren, spawnNode, until } from '../support/processes.ts';
-import { addFollowersJob, chaosChildEnv, expectExactMirror, HEAVY, openTestQueues } from './support.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = HEAVY ? 100_000 : 10_000;
 
@@ -47,7 +53,7 @@ async function terminateBackends(): Promise<number> {
 describe('PostgreSQL backends terminated during a follower sync', () => {
   it('the job retries, resumes and converges to the exact mirror', async () => {
     const worker = spawnNode(
-      ['--import', 'tsx', 'test/chaos/fixtures/worker-child.ts'],
+      ['--import', 'tsx', 'test/support/child-workers.ts'],
       chaosChildEnv(env, { LOG_LEVEL: 'silent' }),
     );
     await until('the worker to start', () => worker.output().includes('ready'));

@@ -11,10 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forEachBounded } from '../../jobs/pool.ts';
-import { type SyncTestEnv, sorted, syncTestEnv } from '../jobs/support.ts';
-import { TEST_WECHAT } from '../support/env.ts';
-import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
-import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
 import {
   chaosChildEnv,
   deliver,
@@ -24,7 +20,11 @@ import {
   openTestQueues,
   type PushedEvent,
   settleEvents,
-} from './support.ts';
+} from '../support/chaos.ts';
+import { TEST_WECHAT } from '../support/env.ts';
+import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
+import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
+import { type SyncTestEnv, sorted, syncTestEnv } from '../support/sync-env.ts';
 
 const PUSHES = HEAVY ? 2_000 : 240;
 /** Redis stays down this long after the first refused push (outage length, not an assertion). */

@@ -7,9 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forEachBounded } from '../../jobs/pool.ts';
-import { type SyncTestEnv, syncTestEnv } from '../jobs/support.ts';
-import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
-import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
 import {
   chaosChildEnv,
   expectEventsOnce,
@@ -18,7 +15,10 @@ import {
   openTestQueues,
   type PushedEvent,
   settleEvents,
-} from './support.ts';
+} from '../support/chaos.ts';
+import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
+import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 const WORKERS = 3;
 const CONCURRENCY = 8;

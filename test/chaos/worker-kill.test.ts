@@ -11,9 +11,6 @@ import type { PushResult } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type RunningServer, startServer } from '../../src/runtime/server.ts';
 import { enqueueSync } from '../../src/sync/queue.ts';
-import { type SyncTestEnv, syncTestEnv } from '../jobs/support.ts';
-import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
-import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
 import {
   chaosChildEnv,
   configOf,
@@ -23,7 +20,10 @@ import {
   openTestQueues,
   type PushedEvent,
   processedEvents,
-} from './support.ts';
+} from '../support/chaos.ts';
+import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
+import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = HEAVY ? 100_000 : 10_000;
 const NEW_FOLLOWERS = HEAVY ? 400 : 120;
@@ -59,7 +59,7 @@ afterAll(async () => {
 
 function startWorker(): Spawned {
   return spawnNode(
-    ['--import', 'tsx', 'test/chaos/fixtures/worker-child.ts'],
+    ['--import', 'tsx', 'test/support/child-workers.ts'],
     chaosChildEnv(env, { EVENT_WORKER_CONCURRENCY: '4', LOG_LEVEL: 'silent' }),
   );
 }

@@ -6,9 +6,9 @@ import { startQuotaGauge } from '../../src/runtime/quota-gauge.ts';
 import { startWorkerMetrics } from '../../src/runtime/worker-metrics.ts';
 import { type RunningWorkers, startWorkers } from '../../src/runtime/workers.ts';
 import { WECHAT_API_PATHS } from '../../src/wechat/quota.ts';
-import { testConfig } from '../server/support.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { freePort } from '../support/redis-server.ts';
+import { testConfig } from '../support/wx.ts';
 
 const ADMIN_TOKEN = 'quota-gauge-test-token-0123456789';
 let t: TestDatabase;

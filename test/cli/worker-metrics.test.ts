@@ -4,9 +4,9 @@ import { createLogger } from '../../src/logger.ts';
 import { rowsUpserted } from '../../src/metrics.ts';
 import { startWorkerMetrics } from '../../src/runtime/worker-metrics.ts';
 import { type RunningWorkers, startWorkers } from '../../src/runtime/workers.ts';
-import { testConfig } from '../server/support.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { freePort } from '../support/redis-server.ts';
+import { testConfig } from '../support/wx.ts';
 
 const ADMIN_TOKEN = 'worker-metrics-test-token-0123456789';
 let t: TestDatabase;

@@ -15,7 +15,7 @@ import {
   UserInfo,
   UserSummaryResponse,
 } from '../../src/wechat/schemas.ts';
-import { CREDS, fetchToken, getJson, postJson } from './helpers.ts';
+import { CREDS, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
 
 let wx: FakeWeChat;
 let token: string;

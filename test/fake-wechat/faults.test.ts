@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWeChat, Faults, parseFaultSpec, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { ApiDomainIpResponse, CpsGeneralResponse, ErrorEnvelope } from '../../src/wechat/schemas.ts';
-import { admin, CREDS, fetchToken } from './helpers.ts';
+import { admin, CREDS, fetchToken } from '../support/fake-wechat.ts';
 
 let wx: FakeWeChat;
 let token: string;

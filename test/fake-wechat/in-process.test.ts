@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeWeChat, createFakeWeChatApp, FakeState } from '../../src/fake-wechat/index.ts';
 import { OpenidPage, TokenResponse } from '../../src/wechat/schemas.ts';
-import { CREDS } from './helpers.ts';
+import { CREDS } from '../support/fake-wechat.ts';
 
 const tokenPath = `/cgi-bin/token?${new URLSearchParams({ grant_type: 'client_credential', appid: CREDS.appId, secret: CREDS.appSecret })}`;
 

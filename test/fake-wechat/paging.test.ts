@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { BatchGetResponse, OpenidPage, UserInfo } from '../../src/wechat/schemas.ts';
-import { admin, CREDS, fetchToken, getJson, postJson } from './helpers.ts';
+import { admin, CREDS, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
 
 async function paginate(
   wx: FakeWeChat,

@@ -8,7 +8,7 @@ import { WeChatCrypto } from '../../src/wechat/crypto.ts';
 import { sha1Signature } from '../../src/wechat/signature.ts';
 import { parseWeChatXml } from '../../src/wechat/xml.ts';
 import { TEST_WECHAT } from '../support/env.ts';
-import { admin, CREDS } from './helpers.ts';
+import { admin, CREDS } from '../support/fake-wechat.ts';
 
 interface Received {
   query: URLSearchParams;

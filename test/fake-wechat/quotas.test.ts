@@ -1,7 +1,7 @@
 /** Daily quotas: published defaults, 45009 with WeChat's text, reset at 00:00 Beijing on the fake clock, quota/get and the two clears with their monthly limits. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
-import { admin, CREDS, fetchToken, getJson, postJson } from './helpers.ts';
+import { admin, CREDS, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
 
 let wx: FakeWeChat;
 let token: string;

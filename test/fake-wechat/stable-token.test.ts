@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { ErrorEnvelope } from '../../src/wechat/schemas.ts';
-import { admin, CREDS, fetchToken, getJson, postJson } from './helpers.ts';
+import { admin, CREDS, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
 
 let wx: FakeWeChat;
 let clock = Date.parse('2026-03-01T04:00:00Z');

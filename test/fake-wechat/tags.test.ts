@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import type { WeChatClient } from '../../src/wechat/client.ts';
 import { getTags } from '../../src/wechat/tags.ts';
-import { ClientPool, captureLog } from '../wechat/helpers.ts';
-import { CREDS } from './helpers.ts';
+import { CREDS } from '../support/fake-wechat.ts';
+import { ClientPool, captureLog } from '../support/wechat-clients.ts';
 
 let wx: FakeWeChat;
 let client: WeChatClient;

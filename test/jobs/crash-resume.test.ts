@@ -14,7 +14,7 @@ import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
 import { enqueueSync } from '../../src/sync/queue.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { spawnNode, until } from '../support/processes.ts';
-import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from './support.ts';
+import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = 25_001;
 const ONE_PASS_BATCHGETS = 100 + 100 + 51;
@@ -92,7 +92,7 @@ describe('follower sync crash-resume', () => {
     const workerRedis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
     const queue = openQueue(QUEUE_NAMES.sync, queueRedis, env.prefix);
     try {
-      const child = spawnChild(['--import', 'tsx', 'test/jobs/fixtures/sync-worker-child.ts']);
+      const child = spawnChild(['--import', 'tsx', 'test/support/child-sync-worker.ts']);
       await until('the child worker', async () => child.output().includes('ready'));
       const { job } = await enqueueSync(queue, 'followers', { trigger: 'test' });
       await killMidRun(child.child, child.exit);

@@ -29,9 +29,9 @@ import { createLogger } from '../../src/logger.ts';
 import { eventProfilesLeftOut, jobDuration } from '../../src/metrics.ts';
 import { createRedis } from '../../src/redis.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
-import { testConfig } from '../server/support.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
+import { testConfig } from '../support/wx.ts';
 
 const base = { FromUserName: 'o-first', CreateTime: '1700000000', MsgType: 'event', Event: 'subscribe' };
 

@@ -11,7 +11,14 @@ import { listRuns } from '../../src/db/sync-runs.ts';
 import type { SyncJobName } from '../../src/sync/registry.ts';
 import type { UserInfo } from '../../src/wechat/schemas.ts';
 import { getUserInfo } from '../../src/wechat/users.ts';
-import { asUserInfo, canonicalJson, mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from './support.ts';
+import {
+  asUserInfo,
+  canonicalJson,
+  mirrorOf,
+  type SyncTestEnv,
+  sorted,
+  syncTestEnv,
+} from '../support/sync-env.ts';
 
 const FOLLOWERS = 25_001;
 const ONE_PASS_BATCHGETS = 100 + 100 + 51;

@@ -21,7 +21,7 @@ import type { SyncProgress } from '../../src/sync/contract.ts';
 import { enqueueSync, followSyncJob } from '../../src/sync/queue.ts';
 import { SYNC_JOB_NAMES } from '../../src/sync/registry.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
-import { type SyncTestEnv, syncTestEnv } from './support.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 let env: SyncTestEnv;
 

@@ -19,7 +19,7 @@ import { enqueueSync, followSyncJob } from '../../src/sync/queue.ts';
 import { QuotaShortError, SyncPausedError } from '../../src/sync/quota.ts';
 import { clearAllQuota } from '../../src/wechat/quota.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
-import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from './support.ts';
+import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = 10_000;
 const BATCHGET = '/cgi-bin/user/info/batchget';

@@ -14,7 +14,7 @@ import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
 import { describeEnqueued, enqueueSync, followSyncJob } from '../../src/sync/queue.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
 import { until } from '../support/processes.ts';
-import { type SyncTestEnv, syncTestEnv } from './support.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 let env: SyncTestEnv;
 const connections: Redis[] = [];

@@ -6,7 +6,7 @@ import { addDays, beijingDate, beijingYesterday, daysOf, resolveRange } from '..
 import { getRun, saveCheckpoint, startRun } from '../../src/db/sync-runs.ts';
 import { InputError } from '../../src/errors.ts';
 import { lastSuccessfulRun } from '../../src/metrics.ts';
-import { type SyncTestEnv, syncTestEnv } from './support.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 let env: SyncTestEnv;
 beforeAll(async () => {

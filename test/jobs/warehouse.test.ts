@@ -14,7 +14,7 @@ import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { WxMessage } from '../../src/events/message.ts';
 import type { SyncJobName } from '../../src/sync/registry.ts';
-import { type SyncTestEnv, syncTestEnv } from './support.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 let clock = Date.parse('2026-01-13T00:00:00Z');
 const setClock = (iso: string) => {

@@ -9,7 +9,7 @@ import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { addDays, beijingYesterday } from '../../src/calendar.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
-import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from './support.ts';
+import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = 12_345;
 let env: SyncTestEnv;

@@ -4,12 +4,12 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Harness, startHarness } from './harness.ts';
+import { type OpsTestEnv, opsTestEnv } from '../support/ops-env.ts';
 
-let h: Harness;
+let h: OpsTestEnv;
 let env: Record<string, string>;
 beforeAll(async () => {
-  h = await startHarness({ fake: { followers: 40, blacklist: 0 } });
+  h = await opsTestEnv({ fake: { followers: 40, blacklist: 0 } });
   env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',

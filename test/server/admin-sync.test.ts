@@ -5,11 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
-import { bearer, type Harness, jsonHeaders, startHarness } from '../ops/harness.ts';
+import { bearer, jsonHeaders, type OpsTestEnv, opsTestEnv } from '../support/ops-env.ts';
 
-let h: Harness;
+let h: OpsTestEnv;
 beforeAll(async () => {
-  h = await startHarness({ fake: { followers: 60, blacklist: 2, statsDays: 10 } });
+  h = await opsTestEnv({ fake: { followers: 60, blacklist: 2, statsDays: 10 } });
 });
 afterAll(async () => {
   await h?.close();

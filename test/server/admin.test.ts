@@ -2,11 +2,11 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PANEL_NAMES } from '../../src/ops/dashboard.ts';
-import { ADMIN_TOKEN, bearer, type Harness, jsonHeaders, startHarness } from '../ops/harness.ts';
+import { ADMIN_TOKEN, bearer, jsonHeaders, type OpsTestEnv, opsTestEnv } from '../support/ops-env.ts';
 
-let h: Harness;
+let h: OpsTestEnv;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await opsTestEnv();
 });
 afterAll(async () => {
   await h?.close();
@@ -255,7 +255,7 @@ describe('sessions and cross-site requests', () => {
 
 describe('ADMIN_TOKEN unset', () => {
   it('mounts neither /admin nor /metrics, but health stays', async () => {
-    const bare = await startHarness({ adminToken: null });
+    const bare = await opsTestEnv({ adminToken: null });
     try {
       expect((await bare.app.request('/admin/blacklist', { headers: bearer() })).status).toBe(404);
       expect((await bare.app.request('/admin/', { headers: bearer() })).status).toBe(404);

@@ -11,16 +11,16 @@ import { errcodeIn } from '../../src/ops/dashboard.ts';
 import { csvCell, toCsv } from '../../src/server/admin/csv.ts';
 import { parseLang } from '../../src/server/admin/i18n.ts';
 import { utcOffsetLabel, zonedDay, zonedIso, zonedStartOfDay } from '../../src/time-zone.ts';
-import { makeSeed, type Seed, seedWarehouse } from '../browser/seed.ts';
-import { bearer, type Harness, startHarness } from '../ops/harness.ts';
+import { makeSeed, type Seed, seedWarehouse } from '../support/dashboard-seed.ts';
+import { bearer, type OpsTestEnv, opsTestEnv } from '../support/ops-env.ts';
 
-let h: Harness;
-let ny: Harness;
+let h: OpsTestEnv;
+let ny: OpsTestEnv;
 let seed: Seed;
 
 beforeAll(async () => {
   seed = makeSeed();
-  [h, ny] = await Promise.all([startHarness(), startHarness({ env: { CRON_TIMEZONE: 'America/New_York' } })]);
+  [h, ny] = await Promise.all([opsTestEnv(), opsTestEnv({ env: { CRON_TIMEZONE: 'America/New_York' } })]);
   await Promise.all([seedWarehouse(h.deps.db, seed), seedWarehouse(ny.deps.db, seed)]);
 });
 afterAll(async () => {
@@ -29,8 +29,8 @@ afterAll(async () => {
 });
 
 /** The body as bytes, decoded without dropping a BOM (Response.text() would drop it). */
-const get = async (path: string, harness = h) => {
-  const res = await harness.app.request(path, { headers: bearer() });
+const get = async (path: string, env = h) => {
+  const res = await env.app.request(path, { headers: bearer() });
   const bytes = new Uint8Array(await res.arrayBuffer());
   return {
     status: res.status,
@@ -39,8 +39,8 @@ const get = async (path: string, harness = h) => {
     body: new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes),
   };
 };
-const json = async <T = Record<string, unknown>>(path: string, harness = h) => {
-  const res = await get(path, harness);
+const json = async <T = Record<string, unknown>>(path: string, env = h) => {
+  const res = await get(path, env);
   expect(res.status, `${path}: ${res.body}`).toBe(200);
   return JSON.parse(res.body) as T;
 };

@@ -20,7 +20,7 @@ import { createApp } from '../../src/server/app.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
-import { plainQuery, testConfig } from './support.ts';
+import { plainQuery, testConfig } from '../support/wx.ts';
 
 const prefix = `t-e2e-${randomBytes(4).toString('hex')}`;
 const log = createLogger('silent', { pretty: false });

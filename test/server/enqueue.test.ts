@@ -22,7 +22,7 @@ import { createPushEnqueuer } from '../../src/server/enqueue.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
-import { plainQuery, subscribeXml, testConfig } from './support.ts';
+import { plainQuery, subscribeXml, testConfig } from '../support/wx.ts';
 
 const prefix = `t-enq-${randomBytes(4).toString('hex')}`;
 const log = createLogger('silent', { pretty: false });

@@ -11,15 +11,15 @@ import { createLogger } from '../../src/logger.ts';
 import { createRedis } from '../../src/redis.ts';
 import { healthRoutes } from '../../src/server/health.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
-import { bearer, type Harness, startHarness } from '../ops/harness.ts';
 import { adminSql, testDatabaseUrl } from '../support/db.ts';
+import { bearer, type OpsTestEnv, opsTestEnv } from '../support/ops-env.ts';
 import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
 
 type Readyz = { status: string; checks: Record<string, { ok: boolean; error?: string; hint?: string }> };
 
-let h: Harness;
+let h: OpsTestEnv;
 beforeAll(async () => {
-  h = await startHarness();
+  h = await opsTestEnv();
 });
 afterAll(async () => {
   await h?.close();

@@ -18,7 +18,16 @@ import { WeChatCrypto } from '../../src/wechat/crypto.ts';
 import { sha1Signature } from '../../src/wechat/signature.ts';
 import { parseWeChatXml } from '../../src/wechat/xml.ts';
 import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
-import { aesPush, crypto, nowS, plainQuery, subscribeXml, TOKEN, testConfig, textXml } from './support.ts';
+import {
+  aesPush,
+  crypto,
+  nowS,
+  plainQuery,
+  subscribeXml,
+  TOKEN,
+  testConfig,
+  textXml,
+} from '../support/wx.ts';
 
 const prefix = `t-wx-${randomBytes(4).toString('hex')}`;
 const log = createLogger('silent', { pretty: false });

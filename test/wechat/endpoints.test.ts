@@ -16,7 +16,7 @@ import { getApiDomainIp, shortUrl } from '../../src/wechat/platform.ts';
 import { getPublisherCpsGeneral, getPublisherSettlement } from '../../src/wechat/publisher.ts';
 import { batchGetUserInfo, getUserInfo, iterateFollowerPages } from '../../src/wechat/users.ts';
 import { TEST_WECHAT } from '../support/env.ts';
-import { ClientPool, captureLog, collect } from './helpers.ts';
+import { ClientPool, captureLog, collect } from '../support/wechat-clients.ts';
 
 let wx: FakeWeChat;
 let pool: ClientPool;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { iterateBlacklistPages } from '../../src/wechat/blacklist.ts';
 import { batchGetUserInfo, iterateFollowerPages } from '../../src/wechat/users.ts';
-import { ClientPool, captureLog, collect } from './helpers.ts';
+import { ClientPool, captureLog, collect } from '../support/wechat-clients.ts';
 
 let wx: FakeWeChat;
 let pool: ClientPool;

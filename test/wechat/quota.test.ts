@@ -14,7 +14,7 @@ import {
   WECHAT_API_PATHS,
 } from '../../src/wechat/quota.ts';
 import { batchGetUserInfo } from '../../src/wechat/users.ts';
-import { ClientPool, captureLog } from './helpers.ts';
+import { ClientPool, captureLog } from '../support/wechat-clients.ts';
 
 let wx: FakeWeChat;
 let pool: ClientPool;

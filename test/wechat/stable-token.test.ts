@@ -10,7 +10,7 @@ import { registry } from '../../src/metrics.ts';
 import { WeChatApiError } from '../../src/wechat/errors.ts';
 import { getApiDomainIp } from '../../src/wechat/platform.ts';
 import { getUserInfo } from '../../src/wechat/users.ts';
-import { ClientPool, captureLog } from './helpers.ts';
+import { ClientPool, captureLog } from '../support/wechat-clients.ts';
 
 let wx: FakeWeChat;
 const pools: ClientPool[] = [];

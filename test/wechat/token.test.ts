@@ -6,7 +6,7 @@ import { getApiDomainIp } from '../../src/wechat/platform.ts';
 import { RateLimiter } from '../../src/wechat/rate-limit.ts';
 import { getUserInfo } from '../../src/wechat/users.ts';
 import { TEST_WECHAT } from '../support/env.ts';
-import { ClientPool, captureLog } from './helpers.ts';
+import { ClientPool, captureLog } from '../support/wechat-clients.ts';
 
 let wx: FakeWeChat;
 const pools: ClientPool[] = [];

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Log } from '../../src/logger.ts';
 import { WeChatClient, type WeChatClientOptions } from '../../src/wechat/client.ts';
-import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
+import { TEST_REDIS_URL, TEST_WECHAT } from './env.ts';
 
 export const randomPrefix = (): string => `wxtest-${randomBytes(6).toString('hex')}`;
 

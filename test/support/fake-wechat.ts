@@ -1,5 +1,5 @@
 import type { FakeWeChat } from '../../src/fake-wechat/index.ts';
-import { TEST_WECHAT } from '../support/env.ts';
+import { TEST_WECHAT } from './env.ts';
 
 /** Made-up credentials every fake in these tests accepts. */
 export const CREDS = { appId: TEST_WECHAT.WECHAT_APP_ID, appSecret: TEST_WECHAT.WECHAT_APP_SECRET };

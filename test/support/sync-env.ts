@@ -12,8 +12,8 @@ import { type FakeWeChat, type FakeWeChatOptions, startFakeWeChat } from '../../
 import type { Log } from '../../src/logger.ts';
 import { WeChatClient, type WeChatClientOptions } from '../../src/wechat/client.ts';
 import type { UserInfo } from '../../src/wechat/schemas.ts';
-import { freshDatabase, type TestDatabase } from '../support/db.ts';
-import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
+import { freshDatabase, type TestDatabase } from './db.ts';
+import { TEST_REDIS_URL, TEST_WECHAT } from './env.ts';
 
 export interface SyncTestEnv {
   t: TestDatabase;

@@ -1,6 +1,6 @@
 /**
  * Shared pieces of the fault-tolerance suite: the environment (fresh database, fake platform, random
- * queue prefix: test/jobs/support.ts), the "nothing lost, nothing duplicated" checks, pushing
+ * queue prefix: sync-env.ts), the "nothing lost, nothing duplicated" checks, pushing
  * events through /wx the way WeChat does (resending the identical request until it is accepted),
  * and the switch for the heavy variants.
  */
@@ -10,9 +10,9 @@ import { expect } from 'vitest';
 import { followersJob } from '../../jobs/sync/followers.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { QUEUE_NAMES } from '../../src/queues.ts';
-import { asUserInfo, canonicalJson, mirrorOf, type SyncTestEnv, sorted } from '../jobs/support.ts';
-import { TEST_WECHAT } from '../support/env.ts';
-import { until } from '../support/processes.ts';
+import { TEST_WECHAT } from './env.ts';
+import { until } from './processes.ts';
+import { asUserInfo, canonicalJson, mirrorOf, type SyncTestEnv, sorted } from './sync-env.ts';
 
 /** `WXSYNC_HEAVY_TESTS=1` (npm run test:heavy): bigger accounts, longer runs. */
 export const HEAVY = process.env.WXSYNC_HEAVY_TESTS === '1';

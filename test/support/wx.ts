@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.ts';
 import { WeChatCrypto } from '../../src/wechat/crypto.ts';
 import { sha1Signature } from '../../src/wechat/signature.ts';
 import { buildXml } from '../../src/wechat/xml.ts';
-import { TEST_WECHAT } from '../support/env.ts';
+import { TEST_WECHAT } from './env.ts';
 
 export const TOKEN = TEST_WECHAT.WECHAT_TOKEN;
 export const crypto = new WeChatCrypto(TEST_WECHAT.WECHAT_ENCODING_AES_KEY, TEST_WECHAT.WECHAT_APP_ID);

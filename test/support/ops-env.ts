@@ -16,12 +16,12 @@ import { createRedis } from '../../src/redis.ts';
 import { operatorRoutes } from '../../src/server/admin/index.ts';
 import { type AppEnv, createApp } from '../../src/server/app.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
-import { freshDatabase, type TestDatabase } from '../support/db.ts';
-import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
+import { freshDatabase, type TestDatabase } from './db.ts';
+import { TEST_REDIS_URL, TEST_WECHAT } from './env.ts';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
-export interface Harness {
+export interface OpsTestEnv {
   app: Hono<AppEnv>;
   deps: OpsDeps;
   config: Config;
@@ -32,9 +32,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(
+export async function opsTestEnv(
   options: { adminToken?: string | null; fake?: FakeWeChatOptions; env?: Record<string, string> } = {},
-): Promise<Harness> {
+): Promise<OpsTestEnv> {
   const database = await freshDatabase();
   const fake = await startFakeWeChat({
     followers: 60,

@@ -22,9 +22,10 @@ import {
   settleEvents,
 } from '../support/chaos.ts';
 import { TEST_WECHAT } from '../support/env.ts';
+import { sorted } from '../support/mirror.ts';
 import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
 import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
-import { type SyncTestEnv, sorted, syncTestEnv } from '../support/sync-env.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 const PUSHES = HEAVY ? 2_000 : 240;
 /** Redis stays down this long after the first refused push (outage length, not an assertion). */

@@ -6,15 +6,17 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { lockKeyOf } from '../../jobs/runner.ts';
 import { createSyncWorker } from '../../jobs/sync-worker.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
 import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
 import { enqueueSync } from '../../src/sync/queue.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
+import { mirrorOf, sorted } from '../support/mirror.ts';
+import { perFile } from '../support/per-file.ts';
 import { spawnNode, until } from '../support/processes.ts';
-import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from '../support/sync-env.ts';
+import { syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = 25_001;
 const ONE_PASS_BATCHGETS = 100 + 100 + 51;
@@ -24,12 +26,8 @@ const ONE_PASS_BATCHGETS = 100 + 100 + 51;
  */
 const RESUME_MARGIN = 15;
 
-let env: SyncTestEnv;
-beforeAll(async () => {
-  // A little latency per call so the kill lands mid-run.
-  env = await syncTestEnv({ followers: FOLLOWERS, seed: 23, blacklist: 5, latencyMs: 8 });
-});
-afterAll(async () => env?.close());
+// A little latency per call so the kill lands mid-run.
+const env = perFile(() => syncTestEnv({ followers: FOLLOWERS, seed: 23, blacklist: 5, latencyMs: 8 }));
 
 const spawnChild = (args: string[]) => spawnNode(args, env.childEnv());
 

@@ -2,7 +2,7 @@
  * Follower and blacklist sync against the fake platform over HTTP (25,001 followers): exact mirror,
  * convergence after changes with updated_at moving only for changed rows, idempotence, faults.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { upsertBlacklistPage } from '../../src/db/blacklist.ts';
@@ -11,30 +11,23 @@ import { listRuns } from '../../src/db/sync-runs.ts';
 import type { SyncJobName } from '../../src/sync/registry.ts';
 import type { UserInfo } from '../../src/wechat/schemas.ts';
 import { getUserInfo } from '../../src/wechat/users.ts';
-import {
-  asUserInfo,
-  canonicalJson,
-  mirrorOf,
-  type SyncTestEnv,
-  sorted,
-  syncTestEnv,
-} from '../support/sync-env.ts';
+import { asUserInfo, canonicalJson, mirrorOf, sorted } from '../support/mirror.ts';
+import { perFile } from '../support/per-file.ts';
+import { syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = 25_001;
 const ONE_PASS_BATCHGETS = 100 + 100 + 51;
 
-let env: SyncTestEnv;
-let seededGone: string[] = [];
-beforeAll(async () => {
-  env = await syncTestEnv({
+const env = perFile(() =>
+  syncTestEnv({
     followers: FOLLOWERS,
     seed: 11,
     unsubscribedShare: 0.05,
     blacklist: 120,
     blacklistPageSize: 50,
-  });
-});
-afterAll(async () => env?.close());
+  }),
+);
+let seededGone: string[] = [];
 
 const sync = (name: SyncJobName) => runSyncJob(SYNC_JOBS[name], { trigger: 'test' }, env.deps);
 

@@ -15,14 +15,8 @@ import { getRun } from '../../src/db/sync-runs.ts';
 import { planFollowerCalls } from '../../src/sync/followers.ts';
 import { SyncPausedError } from '../../src/sync/quota.ts';
 import { TEST_WECHAT } from '../support/env.ts';
-import {
-  asUserInfo,
-  canonicalJson,
-  mirrorOf,
-  type SyncTestEnv,
-  sorted,
-  syncTestEnv,
-} from '../support/sync-env.ts';
+import { asUserInfo, canonicalJson, mirrorOf, sorted } from '../support/mirror.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = 20_000;
 

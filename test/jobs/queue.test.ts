@@ -2,11 +2,9 @@
  * One run at a time, the queue path (enqueue, join, follow progress, error mapping), and the
  * scheduler: two schedulers enqueue each slot once.
  */
-import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { enqueueSlot, scheduledPayload, slotJobId, startScheduler } from '../../jobs/scheduler.ts';
@@ -20,44 +18,10 @@ import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
 import type { SyncProgress } from '../../src/sync/contract.ts';
 import { enqueueSync, followSyncJob } from '../../src/sync/queue.ts';
 import { SYNC_JOB_NAMES } from '../../src/sync/registry.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
-import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
+import { perFile } from '../support/per-file.ts';
+import { syncTestEnv } from '../support/sync-env.ts';
 
-let env: SyncTestEnv;
-
-/** Runs the real CLI in a child process against this file's database, Redis prefix and fake. */
-function cli(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/wxsync.mjs', ...args], {
-      env: env.childEnv(),
-      stdio: 'pipe',
-    });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      output += String(d);
-    });
-    child.on('exit', (code) => resolve({ code, output }));
-  });
-}
-const connections: Redis[] = [];
-const conn = (opts: { worker?: boolean } = {}) => {
-  const r = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: opts.worker ? null : 3 });
-  connections.push(r);
-  return r;
-};
-beforeAll(async () => {
-  env = await syncTestEnv({ followers: 3_000, seed: 3, blacklist: 40, blacklistPageSize: 10 });
-});
-afterAll(async () => {
-  const q = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
-  await q.obliterate({ force: true });
-  await q.close();
-  for (const c of connections) await c.quit();
-  await env?.close();
-});
+const env = perFile(() => syncTestEnv({ followers: 3_000, seed: 3, blacklist: 40, blacklistPageSize: 10 }));
 
 describe('one run of a job at a time', () => {
   it('a second concurrent request is refused with a clear message; one run is recorded', async () => {
@@ -78,7 +42,7 @@ describe('one run of a job at a time', () => {
 
 describe('through the queue', () => {
   it('a second request joins the queued job; the worker runs it once and reports progress', async () => {
-    const queue = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
+    const queue = openQueue(QUEUE_NAMES.sync, env.connection(), env.prefix);
     const first = await enqueueSync(queue, 'blacklist', { trigger: 'test' });
     const second = await enqueueSync(queue, 'blacklist', { trigger: 'test' });
     expect(first.joined).toBe(false);
@@ -87,8 +51,11 @@ describe('through the queue', () => {
     expect(first.job.id).not.toContain(':');
 
     const progress: SyncProgress[] = [];
-    const following = followSyncJob(first.job, conn(), env.prefix, (p) => progress.push(p));
-    const worker = createSyncWorker(env.deps, { connection: conn({ worker: true }), progressEveryMs: 0 });
+    const following = followSyncJob(first.job, env.connection(), env.prefix, (p) => progress.push(p));
+    const worker = createSyncWorker(env.deps, {
+      connection: env.connection({ worker: true }),
+      progressEveryMs: 0,
+    });
     try {
       const result = await following;
       expect(result).toMatchObject({ job: 'blacklist', counts: { listed: 40, added: 40 } });
@@ -102,12 +69,12 @@ describe('through the queue', () => {
   });
 
   it('a permanent failure fails the job at once (UnrecoverableError) and records why', async () => {
-    const queue = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
+    const queue = openQueue(QUEUE_NAMES.sync, env.connection(), env.prefix);
     const today = beijingDate(new Date());
     const { job } = await enqueueSync(queue, 'datacube', { trigger: 'test', from: today, to: today });
-    const worker = createSyncWorker(env.deps, { connection: conn({ worker: true }) });
+    const worker = createSyncWorker(env.deps, { connection: env.connection({ worker: true }) });
     try {
-      await expect(followSyncJob(job, conn(), env.prefix, () => undefined)).rejects.toThrow(
+      await expect(followSyncJob(job, env.connection(), env.prefix, () => undefined)).rejects.toThrow(
         /up to yesterday/,
       );
     } finally {
@@ -141,16 +108,16 @@ describe('scheduler', () => {
   });
 
   it('two schedulers enqueueing the same slot start one run', async () => {
-    const a = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
-    const b = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
+    const a = openQueue(QUEUE_NAMES.sync, env.connection(), env.prefix);
+    const b = openQueue(QUEUE_NAMES.sync, env.connection(), env.prefix);
     const slot = new Date('2026-03-09T18:00:00Z');
     const added = await Promise.all([enqueueSlot(a, 'blacklist', slot), enqueueSlot(b, 'blacklist', slot)]);
     expect(added).toContain(true);
     // A late scheduler after the slot ran adds nothing either.
-    const worker = createSyncWorker(env.deps, { connection: conn({ worker: true }) });
+    const worker = createSyncWorker(env.deps, { connection: env.connection({ worker: true }) });
     const job = await a.getJob(slotJobId('blacklist', slot));
     try {
-      await followSyncJob(job as NonNullable<typeof job>, conn(), env.prefix, () => undefined);
+      await followSyncJob(job as NonNullable<typeof job>, env.connection(), env.prefix, () => undefined);
       expect(await enqueueSlot(b, 'blacklist', slot)).toBe(false);
     } finally {
       await worker.close();
@@ -175,7 +142,10 @@ describe('scheduler', () => {
       CRON_PUBLISHER: everySecond,
       CRON_TAGS: everySecond,
     };
-    const queues = [openQueue(QUEUE_NAMES.sync, conn(), prefix), openQueue(QUEUE_NAMES.sync, conn(), prefix)];
+    const queues = [
+      openQueue(QUEUE_NAMES.sync, env.connection(), prefix),
+      openQueue(QUEUE_NAMES.sync, env.connection(), prefix),
+    ];
     const lines: { msg?: string; job?: string }[] = [];
     const sink = new Writable({
       write(chunk, _enc, done) {
@@ -222,15 +192,15 @@ describe('CLI arguments', () => {
   });
 
   it('`wxsync sync` refuses a bad date with exit code 1 and a clear message', async () => {
-    const r = await cli(['sync', 'datacube', '--from', '2026-02-30']);
+    const r = await env.cli(['sync', 'datacube', '--from', '2026-02-30']);
     expect(r.code).toBe(1);
     expect(r.output).toContain('--from must be a real date in YYYY-MM-DD form');
   });
 
   it('`wxsync sync blacklist` enqueues, follows the worker and prints a summary', async () => {
-    const worker = createSyncWorker(env.deps, { connection: conn({ worker: true }) });
+    const worker = createSyncWorker(env.deps, { connection: env.connection({ worker: true }) });
     try {
-      const r = await cli(['sync', 'blacklist']);
+      const r = await env.cli(['sync', 'blacklist']);
       expect(r.output).toMatch(/blacklist: enqueued job blacklist-cli-/);
       expect(r.output).toMatch(/blacklist\s+ok\s+run #\d+/);
       expect(r.output).toContain('all succeeded');

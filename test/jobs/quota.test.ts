@@ -6,9 +6,7 @@
  * after the reset and any earlier request resumes it too; the resumed run fetches nothing twice.
  * The same for datacube windows and the publisher halves; `wxsync sync --inline` exits with 75.
  */
-import { spawn } from 'node:child_process';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { createSyncWorker } from '../../jobs/sync-worker.ts';
@@ -18,33 +16,21 @@ import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
 import { enqueueSync, followSyncJob } from '../../src/sync/queue.ts';
 import { QuotaShortError, SyncPausedError } from '../../src/sync/quota.ts';
 import { clearAllQuota } from '../../src/wechat/quota.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
-import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from '../support/sync-env.ts';
+import { mirrorOf, sorted } from '../support/mirror.ts';
+import { perFile } from '../support/per-file.ts';
+import { syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = 10_000;
 const BATCHGET = '/cgi-bin/user/info/batchget';
 
-let env: SyncTestEnv;
-const connections: Redis[] = [];
-const conn = (worker = false) => {
-  const r = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: worker ? null : 3 });
-  connections.push(r);
-  return r;
-};
-beforeAll(async () => {
-  env = await syncTestEnv(
+const env = perFile(async () => {
+  const env = await syncTestEnv(
     { followers: FOLLOWERS, seed: 45, blacklist: 0, unsubscribedShare: 0, statsDays: 40 },
     // One batchget in flight: the call that meets 45009 is the only one wasted.
     { followerWriteRows: 500 },
   );
   env.deps.config = { ...env.deps.config, SYNC_BATCH_CONCURRENCY: 1 };
-});
-afterAll(async () => {
-  const q = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
-  await q.obliterate({ force: true });
-  await q.close();
-  for (const c of connections) await c.quit();
-  await env?.close();
+  return env;
 });
 
 /** Leaves `remain` calls of `path` for today (its daily limit stays WeChat's default). */
@@ -65,22 +51,8 @@ const resetQuotas = async () => {
 /** The resume time a 45009 now leads to: 00:05 Beijing after the next midnight. */
 const expectedResume = () => new Date(nextQuotaReset(new Date()).getTime() + 5 * 60_000);
 
-function cli(args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['bin/wxsync.mjs', ...args], {
-      env: env.childEnv({ SYNC_BATCH_CONCURRENCY: '1' }),
-      stdio: 'pipe',
-    });
-    let output = '';
-    child.stdout.on('data', (d) => {
-      output += String(d);
-    });
-    child.stderr.on('data', (d) => {
-      output += String(d);
-    });
-    child.on('exit', (code) => resolve({ code, output }));
-  });
-}
+/** `wxsync <args>` in a child process, one batchget in flight as in this file's runs. */
+const cli = (args: string[]) => env.cli(args, { SYNC_BATCH_CONCURRENCY: '1' });
 
 beforeEach(async () => {
   await resetQuotas();
@@ -158,11 +130,14 @@ describe('45009 mid-run pauses, never wastes', () => {
   it('through the worker: a delayed job resumes it after the reset; an earlier request starts that job now', async () => {
     env.fake.state.addFollowers(250);
     leave(BATCHGET, 40);
-    const queue = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
-    const worker = createSyncWorker(env.deps, { connection: conn(true), concurrency: 1 });
+    const queue = openQueue(QUEUE_NAMES.sync, env.connection(), env.prefix);
+    const worker = createSyncWorker(env.deps, {
+      connection: env.connection({ worker: true }),
+      concurrency: 1,
+    });
     try {
       const first = await enqueueSync(queue, 'followers', { trigger: 'test', mode: 'full', force: true });
-      const result = await followSyncJob(first.job, conn(), env.prefix, () => undefined);
+      const result = await followSyncJob(first.job, env.connection(), env.prefix, () => undefined);
       expect(result.status).toBe('paused');
       expect(result.pause?.resumeAt).toBe(expectedResume().toISOString());
       const resumeJob = await queue.getJob(result.pause?.resumeJobId as string);
@@ -178,7 +153,7 @@ describe('45009 mid-run pauses, never wastes', () => {
       const again = await enqueueSync(queue, 'followers', { trigger: 'test', mode: 'full' });
       expect(again).toMatchObject({ joined: true, promoted: true });
       expect(again.job.id).toBe(resumeJob?.id);
-      const done = await followSyncJob(again.job, conn(), env.prefix, () => undefined);
+      const done = await followSyncJob(again.job, env.connection(), env.prefix, () => undefined);
       expect(done).toMatchObject({ runId: result.runId, resumed: true, attempts: 2 });
       expect((await getRun(env.t.db, result.runId))?.status).toBe('succeeded');
       const m = await mirrorOf(env.t.db);
@@ -200,7 +175,7 @@ describe('45009 mid-run pauses, never wastes', () => {
     const [run] = await listRuns(env.t.db, { job: 'followers', limit: 1 });
     expect(run?.status).toBe('paused');
     // The worker that will resume it finds its delayed job in the queue.
-    const queue = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
+    const queue = openQueue(QUEUE_NAMES.sync, env.connection(), env.prefix);
     const delayed = await queue.getDelayed();
     expect(delayed.map((j) => (j.data as { resumeRun?: number }).resumeRun)).toContain(run?.id);
     await queue.close();

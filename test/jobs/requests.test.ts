@@ -4,40 +4,28 @@
  * says so. A failed attempt BullMQ will retry is 'retrying' (error, next attempt time), resumes the
  * same run, and is 'failed' only when no attempt is left.
  */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Queue } from 'bullmq';
+import { describe, expect, it } from 'vitest';
 import { enqueueSlot, slotJobId } from '../../jobs/scheduler.ts';
 import { createSyncWorker } from '../../jobs/sync-worker.ts';
 import { addDays, beijingYesterday } from '../../src/calendar.ts';
 import { getRun, listRuns } from '../../src/db/sync-runs.ts';
 import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
 import { describeEnqueued, enqueueSync, followSyncJob } from '../../src/sync/queue.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
+import { perFile } from '../support/per-file.ts';
 import { until } from '../support/processes.ts';
-import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
+import { syncTestEnv } from '../support/sync-env.ts';
 
-let env: SyncTestEnv;
-const connections: Redis[] = [];
-const conn = (worker = false) => {
-  const r = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: worker ? null : 3 });
-  connections.push(r);
-  return r;
-};
-beforeAll(async () => {
-  env = await syncTestEnv({ followers: 2_000, seed: 57, blacklist: 0, statsDays: 45 });
-});
-afterAll(async () => {
-  const q = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
-  await q.obliterate({ force: true });
-  await q.close();
-  for (const c of connections) await c.quit();
-  await env?.close();
-});
+const env = perFile(() => syncTestEnv({ followers: 2_000, seed: 57, blacklist: 0, statsDays: 45 }));
 
 describe('requests with other parameters are queued behind, never folded in', () => {
   it('a 30-day backfill requested while the scheduled one-day run is in progress stores all 30 days', async () => {
-    const queue = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
-    const worker = createSyncWorker(env.deps, { connection: conn(true), concurrency: 2, busyRecheckMs: 200 });
+    const queue = openQueue(QUEUE_NAMES.sync, env.connection(), env.prefix);
+    const worker = createSyncWorker(env.deps, {
+      connection: env.connection({ worker: true }),
+      concurrency: 2,
+      busyRecheckMs: 200,
+    });
     // Slow statistics: the scheduled run is still at work when the backfill is asked for.
     env.fake.faults.set('getusersummary', { latencyMs: 1_500 });
     try {
@@ -58,8 +46,8 @@ describe('requests with other parameters are queued behind, never folded in', ()
       );
 
       const [one, thirty] = await Promise.all([
-        followSyncJob(scheduled!, conn(), env.prefix, () => undefined),
-        followSyncJob(backfill.job, conn(), env.prefix, () => undefined),
+        followSyncJob(scheduled!, env.connection(), env.prefix, () => undefined),
+        followSyncJob(backfill.job, env.connection(), env.prefix, () => undefined),
       ]);
       expect(one.params).toMatchObject({ from: to, to });
       expect(thirty.params).toMatchObject({ from, to });
@@ -83,7 +71,7 @@ describe('requests with other parameters are queued behind, never folded in', ()
   });
 
   it('a request with the same resolved parameters joins (no date = yesterday = the scheduled range)', async () => {
-    const queue = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
+    const queue = openQueue(QUEUE_NAMES.sync, env.connection(), env.prefix);
     try {
       const slot = new Date(Date.now() + 3_600_000);
       await enqueueSlot(queue, 'datacube', slot);
@@ -110,15 +98,24 @@ describe('requests with other parameters are queued behind, never folded in', ()
 });
 
 describe('run states', () => {
-  it('a failed attempt BullMQ will retry is retrying (error, next attempt), resumes the run, failed only at the end', async () => {
-    const queue = openQueue(QUEUE_NAMES.sync, conn(), env.prefix);
-    const worker = createSyncWorker(env.deps, { connection: conn(true), concurrency: 1 });
+  /** Enqueues a follower run while user/get fails; once its first attempt has failed, the run is 'retrying'. */
+  const firstAttemptFailed = async (queue: Queue, mode: 'listing' | 'full') => {
     env.fake.faults.set('user/get', { errcode: -1, errorRate: 1 });
+    const { job } = await enqueueSync(queue, 'followers', { trigger: 'test', mode });
+    await until('the first attempt to fail', async () => (await job.getState()) === 'delayed', 30_000);
+    const [run] = await listRuns(env.t.db, { job: 'followers', limit: 1 });
+    expect(run?.status).toBe('retrying');
+    return { job, run };
+  };
+
+  it('a failed attempt BullMQ will retry is retrying (error, next attempt), resumes the run, failed only at the end', async () => {
+    const queue = openQueue(QUEUE_NAMES.sync, env.connection(), env.prefix);
+    const worker = createSyncWorker(env.deps, {
+      connection: env.connection({ worker: true }),
+      concurrency: 1,
+    });
     try {
-      const { job } = await enqueueSync(queue, 'followers', { trigger: 'test', mode: 'listing' });
-      await until('the first attempt to fail', async () => (await job.getState()) === 'delayed', 30_000);
-      const [run] = await listRuns(env.t.db, { job: 'followers', limit: 1 });
-      expect(run?.status).toBe('retrying');
+      const { job, run } = await firstAttemptFailed(queue, 'listing');
       expect(run?.error).toMatch(/attempt failed, will be retried at .*errcode -1/);
       // The followers job backs off 30 s after its first failure.
       const next = run?.nextAttemptAt?.getTime() ?? 0;
@@ -148,16 +145,15 @@ describe('run states', () => {
     }
 
     // With WeChat answering again, a retried attempt resumes its own run and succeeds.
-    const worker2 = createSyncWorker(env.deps, { connection: conn(true), concurrency: 1 });
-    env.fake.faults.set('user/get', { errcode: -1, errorRate: 1 });
+    const worker2 = createSyncWorker(env.deps, {
+      connection: env.connection({ worker: true }),
+      concurrency: 1,
+    });
     try {
-      const { job } = await enqueueSync(queue, 'followers', { trigger: 'test', mode: 'full' });
-      await until('the first attempt to fail', async () => (await job.getState()) === 'delayed', 30_000);
-      const [run] = await listRuns(env.t.db, { job: 'followers', limit: 1 });
-      expect(run?.status).toBe('retrying');
+      const { job, run } = await firstAttemptFailed(queue, 'full');
       env.fake.faults.clear();
       await (await queue.getJob(job.id as string))?.promote();
-      const result = await followSyncJob(job, conn(), env.prefix, () => undefined);
+      const result = await followSyncJob(job, env.connection(), env.prefix, () => undefined);
       expect(result).toMatchObject({ runId: run?.id, resumed: true, attempts: 2 });
       expect(await getRun(env.t.db, run!.id)).toMatchObject({ status: 'succeeded', nextAttemptAt: null });
     } finally {

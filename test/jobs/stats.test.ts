@@ -1,18 +1,15 @@
 /** Datacube and publisher syncs against the fake platform: windows, clipping, paging, idempotence. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { addDays, beijingDate, beijingYesterday, daysOf, resolveRange } from '../../src/calendar.ts';
 import { getRun, saveCheckpoint, startRun } from '../../src/db/sync-runs.ts';
 import { InputError } from '../../src/errors.ts';
 import { lastSuccessfulRun } from '../../src/metrics.ts';
-import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
+import { perFile } from '../support/per-file.ts';
+import { syncTestEnv } from '../support/sync-env.ts';
 
-let env: SyncTestEnv;
-beforeAll(async () => {
-  env = await syncTestEnv({ followers: 500, seed: 5, statsDays: 200 });
-});
-afterAll(async () => env?.close());
+const env = perFile(() => syncTestEnv({ followers: 500, seed: 5, statsDays: 200 }));
 
 const yesterday = () => beijingYesterday(new Date());
 const datacube = (from?: string, to?: string) =>

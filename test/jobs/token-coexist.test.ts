@@ -8,7 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
-import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from '../support/sync-env.ts';
+import { mirrorOf, sorted } from '../support/mirror.ts';
+import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = 25_000;
 

@@ -4,25 +4,25 @@
  * totals drift; user_source codes get labels (unknown ones stay numbers); WeChat's rid reaches
  * sync_runs.error.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
 import { addDays, beijingYesterday } from '../../src/calendar.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
-import { mirrorOf, type SyncTestEnv, sorted, syncTestEnv } from '../support/sync-env.ts';
+import { mirrorOf, sorted } from '../support/mirror.ts';
+import { perFile } from '../support/per-file.ts';
+import { syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = 12_345;
-let env: SyncTestEnv;
-beforeAll(async () => {
-  env = await syncTestEnv({
+const env = perFile(() =>
+  syncTestEnv({
     followers: FOLLOWERS,
     seed: 404,
     profiles: 'legacy',
     statsDays: 30,
     blacklist: 0,
-  });
-});
-afterAll(async () => env?.close());
+  }),
+);
 
 const followers = () => runSyncJob(SYNC_JOBS.followers, { trigger: 'test' }, env.deps);
 

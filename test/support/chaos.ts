@@ -11,8 +11,9 @@ import { followersJob } from '../../jobs/sync/followers.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
 import { QUEUE_NAMES } from '../../src/queues.ts';
 import { TEST_WECHAT } from './env.ts';
+import { asUserInfo, canonicalJson, mirrorOf, sorted } from './mirror.ts';
 import { until } from './processes.ts';
-import { asUserInfo, canonicalJson, mirrorOf, type SyncTestEnv, sorted } from './sync-env.ts';
+import type { SyncTestEnv } from './sync-env.ts';
 
 /** `WXSYNC_HEAVY_TESTS=1` (npm run test:heavy): bigger accounts, longer runs. */
 export const HEAVY = process.env.WXSYNC_HEAVY_TESTS === '1';

@@ -1,7 +1,8 @@
 /**
  * One sync test environment per test file: a fresh migrated database, the fake platform over real
  * HTTP, a random Redis prefix (cleaned up), a WeChat client pointed at the fake and the deps the
- * jobs take. Logs are captured so tests can assert warnings.
+ * jobs take, extra Redis connections for queues and workers, and the real CLI in a child process.
+ * Logs are captured so tests can assert warnings.
  */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
@@ -11,9 +12,9 @@ import type { SyncDeps } from '../../jobs/types.ts';
 import { type FakeWeChat, type FakeWeChatOptions, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import type { Log } from '../../src/logger.ts';
 import { WeChatClient, type WeChatClientOptions } from '../../src/wechat/client.ts';
-import type { UserInfo } from '../../src/wechat/schemas.ts';
 import { freshDatabase, type TestDatabase } from './db.ts';
 import { TEST_REDIS_URL, TEST_WECHAT } from './env.ts';
+import { spawnNode } from './processes.ts';
 
 export interface SyncTestEnv {
   t: TestDatabase;
@@ -27,6 +28,13 @@ export interface SyncTestEnv {
   deps: SyncDeps;
   /** Environment for a child process running the real CLI against this setup. */
   childEnv(extra?: Record<string, string>): NodeJS.ProcessEnv;
+  /** `wxsync <args>` (bin/wxsync.mjs) in a child process with childEnv(extra): exit code, stdout + stderr. */
+  cli(args: string[], extra?: Record<string, string>): Promise<{ code: number | null; output: string }>;
+  /**
+   * Another connection to the test Redis (queues, job followers, workers), closed by close(). A
+   * worker's never gives up on a command (BullMQ requires `maxRetriesPerRequest: null` there).
+   */
+  connection(opts?: { worker?: boolean }): Redis;
   close(): Promise<void>;
 }
 
@@ -76,6 +84,20 @@ export async function syncTestEnv(
     },
     ...depsOverrides,
   };
+  const connections: Redis[] = [];
+  const childEnv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+    ...process.env,
+    ...TEST_WECHAT,
+    DATABASE_URL: t.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: prefix,
+    WECHAT_API_BASE: fake.url,
+    LOG_LEVEL: 'silent',
+    SYNC_LOCK_TTL_S: '2',
+    SYNC_BATCH_CONCURRENCY: '2',
+    SCHEDULER_ENABLED: 'false',
+    ...extra,
+  });
   return {
     t,
     fake,
@@ -85,20 +107,19 @@ export async function syncTestEnv(
     logs,
     wechat,
     deps,
-    childEnv: (extra = {}) => ({
-      ...process.env,
-      ...TEST_WECHAT,
-      DATABASE_URL: t.url,
-      REDIS_URL: TEST_REDIS_URL,
-      QUEUE_PREFIX: prefix,
-      WECHAT_API_BASE: fake.url,
-      LOG_LEVEL: 'silent',
-      SYNC_LOCK_TTL_S: '2',
-      SYNC_BATCH_CONCURRENCY: '2',
-      SCHEDULER_ENABLED: 'false',
-      ...extra,
-    }),
+    childEnv,
+    async cli(args, extra) {
+      const child = spawnNode(['bin/wxsync.mjs', ...args], childEnv(extra));
+      const code = await child.exit;
+      return { code, output: child.output() };
+    },
+    connection({ worker = false } = {}) {
+      const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: worker ? null : 3 });
+      connections.push(connection);
+      return connection;
+    },
     async close() {
+      for (const connection of connections) await connection.quit();
       wechat.close();
       await fake.close();
       const keys = await redis.keys(`${prefix}:*`);
@@ -108,61 +129,3 @@ export async function syncTestEnv(
     },
   };
 }
-
-type FollowerRow = Awaited<ReturnType<TestDatabase['db']['follower']['findFirstOrThrow']>>;
-
-/** A stored follower as user/info would answer for them (to compare with the fake byte for byte). */
-export function asUserInfo(row: FollowerRow): UserInfo {
-  if (!row.subscribe)
-    return { subscribe: 0, openid: row.openid, ...(row.unionid ? { unionid: row.unionid } : {}) };
-  const info: UserInfo = {
-    subscribe: 1,
-    openid: row.openid,
-    nickname: row.nickname ?? undefined,
-    sex: row.sex ?? undefined,
-    language: row.language ?? undefined,
-    city: row.city ?? undefined,
-    province: row.province ?? undefined,
-    country: row.country ?? undefined,
-    headimgurl: row.headimgurl ?? undefined,
-    subscribe_time: row.subscribeTime ? row.subscribeTime.getTime() / 1000 : undefined,
-    unionid: row.unionid ?? undefined,
-    remark: row.remark ?? undefined,
-    groupid: row.groupid ?? undefined,
-    tagid_list: row.tagidList,
-    subscribe_scene: row.subscribeScene ?? undefined,
-    qr_scene: row.qrScene === null ? undefined : Number(row.qrScene),
-    qr_scene_str: row.qrSceneStr ?? undefined,
-  };
-  return info;
-}
-
-/** JSON with sorted keys and no undefined members: equal strings = equal answers, byte for byte. */
-export function canonicalJson(value: object): string {
-  const entries = Object.entries(value)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : 1));
-  return JSON.stringify(Object.fromEntries(entries));
-}
-
-/** Asserts-friendly snapshot of the mirror: subscribed openids, unsubscribed openids, blacklist. */
-export async function mirrorOf(db: TestDatabase['db']) {
-  const rows = await db.$queryRaw<{ openid: string; subscribe: boolean; unsub: boolean }[]>`
-    SELECT openid, subscribe, unsubscribed_at IS NOT NULL AS unsub FROM followers`;
-  const blacklist = await db.$queryRaw<{ openid: string }[]>`SELECT openid FROM blacklist_current`;
-  return {
-    subscribed: rows
-      .filter((r) => r.subscribe)
-      .map((r) => r.openid)
-      .sort(),
-    unsubscribed: rows
-      .filter((r) => !r.subscribe)
-      .map((r) => r.openid)
-      .sort(),
-    /** Rows whose flag and unsubscribed_at disagree (must stay empty). */
-    inconsistent: rows.filter((r) => r.subscribe === r.unsub).map((r) => r.openid),
-    blacklist: blacklist.map((r) => r.openid).sort(),
-  };
-}
-
-export const sorted = (xs: string[]) => [...xs].sort();

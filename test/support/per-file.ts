@@ -1,0 +1,28 @@
+/**
+ * One environment for the tests of a file: `perFile(() => syncTestEnv({...}))` starts it in
+ * beforeAll, closes it in afterAll, and returns an object that stands for it meanwhile (reading it
+ * before beforeAll ran throws, naming the property). Replaces the `let env; beforeAll(...);
+ * afterAll(...)` block every integration file would otherwise repeat.
+ */
+import { afterAll, beforeAll } from 'vitest';
+
+export function perFile<T extends { close(): Promise<void> }>(start: () => Promise<T>): T {
+  let env: T | undefined;
+  beforeAll(async () => {
+    env = await start();
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+  return new Proxy({} as T, {
+    get(_, key) {
+      if (!env) throw new Error(`test environment read (${String(key)}) before beforeAll started it`);
+      const value = Reflect.get(env, key);
+      return typeof value === 'function' ? value.bind(env) : value;
+    },
+    set(_, key, value) {
+      if (!env) throw new Error(`test environment written (${String(key)}) before beforeAll started it`);
+      return Reflect.set(env, key, value);
+    },
+  });
+}

@@ -2,18 +2,13 @@
  * Sync jobs from the admin API (trigger, runs, retry) and /metrics after a small real sync: the
  * followers job runs inline against the fake platform, then the scrape must show its counters.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SYNC_JOBS } from '../../jobs/registry.ts';
 import { runSyncJob } from '../../jobs/runner.ts';
-import { bearer, jsonHeaders, type OpsTestEnv, opsTestEnv } from '../support/ops-env.ts';
+import { bearer, jsonHeaders, opsTestEnv } from '../support/ops-env.ts';
+import { perFile } from '../support/per-file.ts';
 
-let h: OpsTestEnv;
-beforeAll(async () => {
-  h = await opsTestEnv({ fake: { followers: 60, blacklist: 2, statsDays: 10 } });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = perFile(() => opsTestEnv({ fake: { followers: 60, blacklist: 2, statsDays: 10 } }));
 
 const syncQueue = () => h.queues.find((q) => q.name === 'sync')!;
 const post = (path: string, body?: unknown) =>

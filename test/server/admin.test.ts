@@ -1,16 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PANEL_NAMES } from '../../src/ops/dashboard.ts';
-import { ADMIN_TOKEN, bearer, jsonHeaders, type OpsTestEnv, opsTestEnv } from '../support/ops-env.ts';
+import { ADMIN_TOKEN, bearer, jsonHeaders, opsTestEnv } from '../support/ops-env.ts';
+import { perFile } from '../support/per-file.ts';
 
-let h: OpsTestEnv;
-beforeAll(async () => {
-  h = await opsTestEnv();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = perFile(() => opsTestEnv());
 
 const someOpenid = () => h.fake.state.followerOpenids()[0]!;
 
@@ -281,17 +276,17 @@ async function blacklistRows(openids: string[]) {
   });
 }
 
+/** POST (add) or DELETE (remove) /admin/blacklist for `openids`, as an operator. */
+const changeBlacklist = (method: 'POST' | 'DELETE', openids: string[]) =>
+  h.app.request('/admin/blacklist', { method, headers: jsonHeaders(), body: JSON.stringify({ openids }) });
+
 describe('blacklist', () => {
   it('add then remove round-trips through WeChat and the table', async () => {
     const openids = h.fake.state.followerOpenids().slice(10, 13);
     const indexes = openids.map((o) => h.fake.state.indexOf(o)!);
     expect(indexes.some((i) => h.fake.state.isBlacklisted(i))).toBe(false);
 
-    const added = await h.app.request('/admin/blacklist', {
-      method: 'POST',
-      headers: jsonHeaders(),
-      body: JSON.stringify({ openids }),
-    });
+    const added = await changeBlacklist('POST', openids);
     expect(added.status).toBe(200);
     const addReport = (await added.json()) as Report;
     expect(addReport).toMatchObject({ requested: 3, succeeded: 3, failed: 0 });
@@ -309,11 +304,7 @@ describe('blacklist', () => {
     expect(listed.entries.map((e) => e.openid)).toEqual(expect.arrayContaining(openids));
     expect(listed.total).toBe(listed.entries.length);
 
-    const removed = await h.app.request('/admin/blacklist', {
-      method: 'DELETE',
-      headers: jsonHeaders(),
-      body: JSON.stringify({ openids }),
-    });
+    const removed = await changeBlacklist('DELETE', openids);
     expect(removed.status).toBe(200);
     expect((await removed.json()) as Report).toMatchObject({ succeeded: 3, failed: 0 });
     expect(indexes.some((i) => h.fake.state.isBlacklisted(i))).toBe(false);
@@ -330,11 +321,7 @@ describe('blacklist', () => {
 
     // Listed again: the row comes back with removed_at cleared and a new listing period.
     const first = rows.find((r) => r.openid === openids[0])!;
-    const again = await h.app.request('/admin/blacklist', {
-      method: 'POST',
-      headers: jsonHeaders(),
-      body: JSON.stringify({ openids: [openids[0]] }),
-    });
+    const again = await changeBlacklist('POST', [openids[0]!]);
     expect(again.status).toBe(200);
     const [relisted] = await blacklistRows([openids[0]!]);
     expect(relisted!.removedAt).toBeNull();
@@ -346,11 +333,7 @@ describe('blacklist', () => {
     const foreign = 'oForeignOpenidNotOfThisApp000';
     const openids = [...real, foreign]; // chunk 1: 20 real; chunk 2: 1 real + the foreign one
     const before = h.fake.calls.count('batchblacklist');
-    const res = await h.app.request('/admin/blacklist', {
-      method: 'POST',
-      headers: jsonHeaders(),
-      body: JSON.stringify({ openids }),
-    });
+    const res = await changeBlacklist('POST', openids);
     expect(res.status).toBe(207);
     const report = (await res.json()) as Report;
     expect(report).toMatchObject({ requested: 22, succeeded: 20, failed: 2 });

@@ -2,71 +2,32 @@
  * `wxsync serve` + `wxsync worker` as real processes against the fake platform: a pushed subscribe
  * becomes a followers row; SIGTERM stops both cleanly (exit code 0).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
+import type { FakeWeChat } from '../../src/fake-wechat/index.ts';
 import { QUEUE_NAMES } from '../../src/queues.ts';
 import { createRedis } from '../../src/redis.ts';
 import { freshDatabase, type TestDatabase } from '../support/db.ts';
 import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
+import { startAccountFake } from '../support/fake-wechat.ts';
+import { eventually, killAllChildren, type Spawned, spawnNode } from '../support/processes.ts';
 
 const prefix = `t-cli-${randomBytes(4).toString('hex')}`;
 let tdb: TestDatabase;
 let fake: FakeWeChat;
-const children: ChildProcess[] = [];
 
-function run(args: string[], env: Record<string, string>): { child: ChildProcess; lines: string[] } {
-  const child = spawn(process.execPath, ['bin/wxsync.mjs', ...args], {
-    env: { ...process.env, ...env, CI: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const lines: string[] = [];
-  let buffer = '';
-  const collect = (data: Buffer) => {
-    buffer += data.toString('utf8');
-    const parts = buffer.split('\n');
-    buffer = parts.pop() ?? '';
-    lines.push(...parts);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  return { child, lines };
-}
-
-async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  what: string,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
-  });
+/** `wxsync <args>` as a child process (CI=1: JSON log lines, never pretty-printed). */
+const run = (args: string[], env: Record<string, string>): Spawned =>
+  spawnNode(['bin/wxsync.mjs', ...args], { ...process.env, ...env, CI: '1' });
 
 beforeAll(async () => {
   tdb = await freshDatabase();
-  fake = await startFakeWeChat({
-    followers: 5,
-    token: TEST_WECHAT.WECHAT_TOKEN,
-    encodingAesKey: TEST_WECHAT.WECHAT_ENCODING_AES_KEY,
-  });
+  fake = await startAccountFake({ followers: 5 });
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await killAllChildren();
   const redis = createRedis(TEST_REDIS_URL, 'service');
   const queue = new Queue(QUEUE_NAMES.events, { connection: redis, prefix });
   await queue.obliterate({ force: true });
@@ -95,23 +56,20 @@ describe('wxsync serve + wxsync worker', () => {
     };
     const serve = run(['serve'], env);
     const worker = run(['worker', '--concurrency', '2'], env);
-    const url = await waitFor(() => {
-      for (const line of serve.lines) {
+    const url = await eventually(() => {
+      for (const line of serve.lines()) {
         if (line.includes('wxsync server listening')) return JSON.parse(line).url as string;
       }
       return undefined;
     }, 'serve to listen');
-    await waitFor(
-      () => (worker.lines.some((l) => l.includes('events worker started')) ? true : undefined),
-      'worker',
-    );
+    await eventually(() => worker.lines().some((l) => l.includes('events worker started')), 'worker');
 
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     fake.push.configure({ callbackUrl: `${url}/wx`, mode: 'safe' });
     const pushed = await fake.push.newFollower({ qrScene: 'spring' });
     expect(pushed.body).toBe('success');
-    const row = await waitFor(
-      async () => (await tdb.db.follower.findUnique({ where: { openid: pushed.openid } })) ?? undefined,
+    const row = await eventually(
+      () => tdb.db.follower.findUnique({ where: { openid: pushed.openid } }),
       'the follower row',
     );
     expect(row.subscribe).toBe(true);
@@ -119,9 +77,9 @@ describe('wxsync serve + wxsync worker', () => {
 
     serve.child.kill('SIGTERM');
     worker.child.kill('SIGTERM');
-    expect(await exited(serve.child)).toBe(0);
-    expect(await exited(worker.child)).toBe(0);
-    const all = [...serve.lines, ...worker.lines].join('\n');
+    expect(await serve.exit).toBe(0);
+    expect(await worker.exit).toBe(0);
+    const all = [...serve.lines(), ...worker.lines()].join('\n');
     expect(all).toContain('shutting down gracefully');
     expect(all).not.toContain(TEST_WECHAT.WECHAT_APP_SECRET);
     expect(all).not.toContain(TEST_WECHAT.WECHAT_ENCODING_AES_KEY);

@@ -3,114 +3,43 @@
  * /wx (served by @hono/node-server), the events worker fetches profiles (batchget) from the fake and writes
  * PostgreSQL. No timing assertions: everything is polled.
  */
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EventWorker, startEventWorker } from '../../jobs/events/worker.ts';
+import { describe, expect, it } from 'vitest';
 import { queuedPushes } from '../../src/events/queued.ts';
-import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
-import { createLogger } from '../../src/logger.ts';
-import { QUEUE_NAMES } from '../../src/queues.ts';
-import { createRedis, redisReady } from '../../src/redis.ts';
-import { createApp } from '../../src/server/app.ts';
-import { createWeChatClient } from '../../src/wechat/client.ts';
-import { freshDatabase, type TestDatabase } from '../support/db.ts';
-import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
-import { plainQuery, testConfig } from '../support/wx.ts';
+import { eventsTestEnv } from '../support/events-env.ts';
+import { perFile } from '../support/per-file.ts';
+import { eventually } from '../support/processes.ts';
+import { plainQuery } from '../support/wx.ts';
 
-const prefix = `t-e2e-${randomBytes(4).toString('hex')}`;
-const log = createLogger('silent', { pretty: false });
-let tdb: TestDatabase;
-let fake: FakeWeChat;
-let requestRedis: Redis;
-let serviceRedis: Redis;
-let workerRedis: Redis;
-let queue: Queue;
-let worker: EventWorker;
-let server: ReturnType<typeof serve>;
-let baseUrl: string;
-
-async function eventually<T>(
-  probe: () => Promise<T | undefined | null | false>,
-  what: string,
-  timeoutMs = 30_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const env = perFile(async () => {
+  const env = await eventsTestEnv({
+    name: 'e2e',
+    fake: { followers: 20 },
+    // One HTTP attempt per job attempt, so job-level retries are what the tests below observe.
+    config: { WECHAT_MAX_ATTEMPTS: '1' },
+  });
+  await env.listen();
+  env.startWorker({ concurrency: 2, batchWaitMs: 50 });
+  return env;
+});
 
 /** The jobs carrying `openid`'s pushes, one entry per push (a batch job may carry several). */
 const jobsFor = async (openid: string) =>
-  (await queuedPushes(queue)).filter((q) => q.push.message.FromUserName === openid).map((q) => q.job);
+  (await queuedPushes(env.queue)).filter((q) => q.push.message.FromUserName === openid).map((q) => q.job);
 
-beforeAll(async () => {
-  tdb = await freshDatabase();
-  fake = await startFakeWeChat({
-    followers: 20,
-    token: TEST_WECHAT.WECHAT_TOKEN,
-    encodingAesKey: TEST_WECHAT.WECHAT_ENCODING_AES_KEY,
-  });
-  const config = testConfig({
-    QUEUE_PREFIX: prefix,
-    DATABASE_URL: tdb.url,
-    WECHAT_API_BASE: fake.url,
-    // One HTTP attempt per job attempt, so job-level retries are what the tests below observe.
-    WECHAT_MAX_ATTEMPTS: '1',
-  });
-  requestRedis = createRedis(TEST_REDIS_URL, 'request');
-  serviceRedis = createRedis(TEST_REDIS_URL, 'service');
-  workerRedis = createRedis(TEST_REDIS_URL, 'worker');
-  await redisReady(requestRedis);
-  queue = new Queue(QUEUE_NAMES.events, { connection: requestRedis, prefix });
-  const app = createApp({ config, log, redis: requestRedis, eventsQueue: queue });
-  const port = await new Promise<number>((resolve) => {
-    server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) =>
-      resolve(info.port),
-    );
-  });
-  baseUrl = `http://127.0.0.1:${port}`;
-  fake.push.configure({ callbackUrl: `${baseUrl}/wx` });
-  const wechat = createWeChatClient(config, { redis: serviceRedis, log });
-  worker = startEventWorker(
-    { db: tdb.db, wechat, log, connection: workerRedis, prefix: config.QUEUE_PREFIX },
-    { concurrency: 2, batchWaitMs: 50 },
-  );
-});
-
-afterAll(async () => {
-  await worker?.close();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
-  await queue?.obliterate({ force: true });
-  const keys = await serviceRedis.keys(`${prefix}:*`);
-  if (keys.length > 0) await serviceRedis.del(...keys);
-  await queue?.close();
-  await fake?.close();
-  for (const r of [requestRedis, serviceRedis, workerRedis]) r?.disconnect();
-  await tdb?.drop();
-});
-
-const follower = (openid: string) => tdb.db.follower.findUnique({ where: { openid } });
+const follower = (openid: string) => env.tdb.db.follower.findUnique({ where: { openid } });
 const eventRows = (openid: string) =>
-  tdb.db.followerEvent.findMany({ where: { openid }, orderBy: { id: 'asc' } });
+  env.tdb.db.followerEvent.findMany({ where: { openid }, orderBy: { id: 'asc' } });
 
 describe.each(['plain', 'safe', 'compat'] as const)('subscribe pushed in %s mode', (mode) => {
   it('becomes a followers row with the profile the fake holds', async () => {
-    fake.push.configure({ mode });
-    const result = await fake.push.newFollower({ qrScene: 4242 });
+    env.fake.push.configure({ mode });
+    const result = await env.fake.push.newFollower({ qrScene: 4242 });
     expect(result.attempts, JSON.stringify(result.attempts)).toHaveLength(1);
     expect(result.ok).toBe(true);
     expect(result.body).toBe('success');
     const row = await eventually(() => follower(result.openid), 'the followers row');
-    const profile = fake.state.profile(result.openid);
+    const profile = env.fake.state.profile(result.openid);
     expect(row.subscribe).toBe(true);
     expect(row.nickname).toBe(profile.nickname ?? null);
     expect(row.unionid).toBe(profile.unionid ?? null);
@@ -135,33 +64,33 @@ describe.each(['plain', 'safe', 'compat'] as const)('subscribe pushed in %s mode
 
 describe('WeChat retries', () => {
   it('the same push delivered 4 times yields one queued push, one profile fetched and one event row', async () => {
-    fake.push.configure({ mode: 'safe' });
-    const [openid] = fake.state.addFollowers(1);
+    env.fake.push.configure({ mode: 'safe' });
+    const [openid] = env.fake.state.addFollowers(1);
     const createTime = Math.floor(Date.now() / 1000) - 5;
-    const callsBefore = fake.calls.count('user/info/batchget');
-    const profilesBefore = fake.calls.itemCount('user/info/batchget');
+    const callsBefore = env.fake.calls.count('user/info/batchget');
+    const profilesBefore = env.fake.calls.itemCount('user/info/batchget');
     for (let i = 0; i < 4; i++) {
-      const r = await fake.push.subscribe(openid ?? '', { createTime, applyToState: false });
+      const r = await env.fake.push.subscribe(openid ?? '', { createTime, applyToState: false });
       expect(r.ok).toBe(true);
     }
     await eventually(async () => (await eventRows(openid ?? ''))[0]?.processedAt, 'the processed event');
     await eventually(
-      async () => (await queue.getActiveCount()) === 0 && (await queue.getWaitingCount()) === 0,
+      async () => (await env.queue.getActiveCount()) === 0 && (await env.queue.getWaitingCount()) === 0,
       'idle queue',
     );
     expect(await jobsFor(openid ?? '')).toHaveLength(1);
     expect(await eventRows(openid ?? '')).toHaveLength(1);
-    expect(fake.calls.count('user/info/batchget') - callsBefore).toBe(1);
-    expect(fake.calls.itemCount('user/info/batchget') - profilesBefore).toBe(1);
+    expect(env.fake.calls.count('user/info/batchget') - callsBefore).toBe(1);
+    expect(env.fake.calls.itemCount('user/info/batchget') - profilesBefore).toBe(1);
   });
 });
 
 describe('unsubscribe and other messages', () => {
   it('unsubscribe flips the row; a text message is recorded only', async () => {
-    fake.push.configure({ mode: 'plain' });
-    const sub = await fake.push.newFollower();
+    env.fake.push.configure({ mode: 'plain' });
+    const sub = await env.fake.push.newFollower();
     await eventually(() => follower(sub.openid), 'the subscribed row');
-    const unsub = await fake.push.unsubscribe(sub.openid, { createTime: sub.createTime + 60 });
+    const unsub = await env.fake.push.unsubscribe(sub.openid, { createTime: sub.createTime + 60 });
     expect(unsub.ok).toBe(true);
     const row = await eventually(async () => {
       const r = await follower(sub.openid);
@@ -170,7 +99,7 @@ describe('unsubscribe and other messages', () => {
     expect(row.unsubscribedAt?.getTime()).toBe((sub.createTime + 60) * 1000);
 
     const msgId = '9223372036854775801';
-    const text = await fake.push.text(sub.openid, 'hi 👋', { msgId });
+    const text = await env.fake.push.text(sub.openid, 'hi 👋', { msgId });
     expect(text.body).toBe('success');
     const events = await eventually(async () => {
       const rows = await eventRows(sub.openid);
@@ -185,28 +114,28 @@ describe('unsubscribe and other messages', () => {
 
 describe('worker failures', () => {
   it('retries a transient WeChat error with backoff, then applies the event', async () => {
-    fake.push.configure({ mode: 'plain' });
-    fake.faults.set('user/info/batchget', { errcode: -1, errorRate: 1 });
-    const result = await fake.push.newFollower();
+    env.fake.push.configure({ mode: 'plain' });
+    env.fake.faults.set('user/info/batchget', { errcode: -1, errorRate: 1 });
+    const result = await env.fake.push.newFollower();
     const [job] = await eventually(async () => {
       const jobs = await jobsFor(result.openid);
       return jobs[0] && jobs[0].attemptsMade >= 1 ? jobs : undefined;
     }, 'a failed first attempt');
     expect(await follower(result.openid)).toBeNull();
-    fake.faults.clear('user/info/batchget');
+    env.fake.faults.clear('user/info/batchget');
     const row = await eventually(() => follower(result.openid), 'the row after a retry');
     expect(row.subscribe).toBe(true);
-    const done = await queue.getJob(job?.id ?? '');
+    const done = await env.queue.getJob(job?.id ?? '');
     expect(done?.attemptsMade).toBeGreaterThanOrEqual(2);
   });
 
   it('puts a job with a permanent WeChat error in the failed set at once, with its reason', async () => {
-    fake.push.configure({ mode: 'plain' });
-    fake.faults.set('user/info/batchget', { errcode: 48001, errorRate: 1 });
+    env.fake.push.configure({ mode: 'plain' });
+    env.fake.faults.set('user/info/batchget', { errcode: 48001, errorRate: 1 });
     try {
-      const result = await fake.push.newFollower();
+      const result = await env.fake.push.newFollower();
       const failed = await eventually(async () => {
-        const jobs = await queue.getFailed();
+        const jobs = await env.queue.getFailed();
         return jobs.find((j) => j.data.message?.FromUserName === result.openid);
       }, 'the failed job');
       expect(failed.failedReason).toMatch(/48001/);
@@ -214,7 +143,7 @@ describe('worker failures', () => {
       expect(failed.failedReason).not.toMatch(/access_token=[^[]/);
       expect(await follower(result.openid)).toBeNull();
     } finally {
-      fake.faults.clear('user/info/batchget');
+      env.fake.faults.clear('user/info/batchget');
     }
   });
 });
@@ -222,7 +151,7 @@ describe('worker failures', () => {
 describe('real HTTP limits', () => {
   it('refuses a 1 MiB chunked body with 413 and keeps serving', async () => {
     const status = await new Promise<number>((resolve, reject) => {
-      const req = http.request(`${baseUrl}/wx?${plainQuery().query}`, {
+      const req = http.request(`${env.baseUrl}/wx?${plainQuery().query}`, {
         method: 'POST',
         headers: { 'Content-Type': 'text/xml', 'Transfer-Encoding': 'chunked' },
       });
@@ -238,7 +167,7 @@ describe('real HTTP limits', () => {
       req.end();
     });
     expect(status).toBe(413);
-    const ok = await fake.push.newFollower();
+    const ok = await env.fake.push.newFollower();
     expect(ok.ok).toBe(true);
   });
 });

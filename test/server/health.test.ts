@@ -5,25 +5,20 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDb } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createRedis } from '../../src/redis.ts';
 import { healthRoutes } from '../../src/server/health.ts';
 import { createWeChatClient } from '../../src/wechat/client.ts';
 import { adminSql, testDatabaseUrl } from '../support/db.ts';
-import { bearer, type OpsTestEnv, opsTestEnv } from '../support/ops-env.ts';
+import { bearer, opsTestEnv } from '../support/ops-env.ts';
+import { perFile } from '../support/per-file.ts';
 import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
 
 type Readyz = { status: string; checks: Record<string, { ok: boolean; error?: string; hint?: string }> };
 
-let h: OpsTestEnv;
-beforeAll(async () => {
-  h = await opsTestEnv();
-});
-afterAll(async () => {
-  await h?.close();
-});
+const h = perFile(() => opsTestEnv());
 
 const readyz = async (
   app: { request: (p: string, init?: RequestInit) => Response | Promise<Response> },
@@ -32,6 +27,29 @@ const readyz = async (
   const res = await app.request('/readyz', init);
   return { status: res.status, body: (await res.json()) as Readyz };
 };
+
+/**
+ * Health routes whose WeChat client has a secret WeChat refuses (its own token prefix, so the
+ * shared token stays out of it), with an operator token for the detailed answer.
+ */
+function wrongSecretHealth(suffix: string) {
+  const wechat = createWeChatClient(
+    {
+      ...h.config,
+      WECHAT_APP_SECRET: 'wrongsecret0123456789abcdef01234',
+      QUEUE_PREFIX: `${h.prefix}-${suffix}`,
+    },
+    { redis: h.deps.redis, log: createLogger('silent', { pretty: false }) },
+  );
+  const adminToken = 'readyz-operator-token-0123456789';
+  const app = healthRoutes({
+    db: h.deps.db,
+    redis: h.deps.redis,
+    wechat,
+    config: { ADMIN_TOKEN: adminToken },
+  });
+  return { wechat, app, adminToken };
+}
 
 describe('health', () => {
   it('/healthz answers while the process is up', async () => {
@@ -135,23 +153,8 @@ describe('health', () => {
   });
 
   it('/readyz is red when WeChat refuses the token (bad credentials)', async () => {
-    const log = createLogger('silent', { pretty: false });
-    const wechat = createWeChatClient(
-      {
-        ...h.config,
-        WECHAT_APP_SECRET: 'wrongsecret0123456789abcdef01234',
-        QUEUE_PREFIX: `${h.prefix}-badcred`,
-      },
-      { redis: h.deps.redis, log },
-    );
+    const { wechat, app, adminToken } = wrongSecretHealth('badcred');
     try {
-      const adminToken = 'readyz-operator-token-0123456789';
-      const app = healthRoutes({
-        db: h.deps.db,
-        redis: h.deps.redis,
-        wechat,
-        config: { ADMIN_TOKEN: adminToken },
-      });
       const r = await readyz(app, { headers: { authorization: `Bearer ${adminToken}` } });
       expect(r.status).toBe(503);
       expect(r.body.checks.wechat_token).toMatchObject({ ok: false });
@@ -169,23 +172,8 @@ describe('health', () => {
   });
 
   it('anonymous /readyz never calls WeChat; an operator probe does at most once a minute', async () => {
-    const log = createLogger('silent', { pretty: false });
-    const wechat = createWeChatClient(
-      {
-        ...h.config,
-        WECHAT_APP_SECRET: 'wrongsecret0123456789abcdef01234',
-        QUEUE_PREFIX: `${h.prefix}-flood`,
-      },
-      { redis: h.deps.redis, log },
-    );
+    const { wechat, app, adminToken } = wrongSecretHealth('flood');
     try {
-      const adminToken = 'readyz-operator-token-0123456789';
-      const app = healthRoutes({
-        db: h.deps.db,
-        redis: h.deps.redis,
-        wechat,
-        config: { ADMIN_TOKEN: adminToken },
-      });
       // Either token endpoint (the client may use /cgi-bin/token or /cgi-bin/stable_token).
       const tokenCalls = () => h.fake.calls.count('token') + h.fake.calls.count('stable_token');
       const before = tokenCalls();

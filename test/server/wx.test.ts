@@ -36,18 +36,16 @@ let queue: Queue;
 let app: ReturnType<typeof createApp>;
 let welcomeApp: ReturnType<typeof createApp>;
 
+/** An app on this file's Redis and queue, with configuration `overrides`. */
+const appFor = (overrides: Record<string, string>) =>
+  createApp({ config: testConfig({ QUEUE_PREFIX: prefix, ...overrides }), log, redis, eventsQueue: queue });
+
 beforeAll(async () => {
   redis = createRedis(TEST_REDIS_URL, 'request');
   await new Promise<void>((resolve) => redis.once('ready', () => resolve()));
   queue = new Queue(QUEUE_NAMES.events, { connection: redis, prefix });
-  const config = testConfig({ QUEUE_PREFIX: prefix });
-  app = createApp({ config, log, redis, eventsQueue: queue });
-  welcomeApp = createApp({
-    config: testConfig({ QUEUE_PREFIX: prefix, WX_WELCOME_TEXT: '欢迎关注 👋' }),
-    log,
-    redis,
-    eventsQueue: queue,
-  });
+  app = appFor({});
+  welcomeApp = appFor({ WX_WELCOME_TEXT: '欢迎关注 👋' });
 });
 
 afterAll(async () => {
@@ -265,12 +263,7 @@ describe('POST /wx (safe and compatible mode)', () => {
   });
 
   it('refuses a safe-mode push when no EncodingAESKey is configured (400: plaintext account, not a 500)', async () => {
-    const plainOnly = createApp({
-      config: testConfig({ QUEUE_PREFIX: prefix, WECHAT_ENCODING_AES_KEY: '', WX_MESSAGE_MODE: '' }),
-      log,
-      redis,
-      eventsQueue: queue,
-    });
+    const plainOnly = appFor({ WECHAT_ENCODING_AES_KEY: '', WX_MESSAGE_MODE: '' });
     const { query, body } = aesPush(subscribeXml('o-nokey'));
     const res = await post(plainOnly, query, body);
     expect(res.status).toBe(400);
@@ -280,9 +273,6 @@ describe('POST /wx (safe and compatible mode)', () => {
 });
 
 describe('message mode (WX_MESSAGE_MODE) and one message per signed query', () => {
-  const appFor = (overrides: Record<string, string>) =>
-    createApp({ config: testConfig({ QUEUE_PREFIX: prefix, ...overrides }), log, redis, eventsQueue: queue });
-
   it('defaults to safe when the AES key is set: a plaintext push is refused (400), an encrypted one accepted', async () => {
     const safe = appFor({ WX_MESSAGE_MODE: '' });
     const plain = await post(safe, plainQuery().query, subscribeXml('o-mode-safe'));
@@ -535,12 +525,7 @@ describe('failure limit per source (WX_FAILURE_LIMIT)', () => {
   const forged = () => plainQuery({ token: 'forger' }).query;
 
   it('answers 429 to a source after its limit of refused pushes, before checking anything; others go on', async () => {
-    const limited = createApp({
-      config: testConfig({ QUEUE_PREFIX: prefix, WX_FAILURE_LIMIT: '5', WX_TRUSTED_PROXY_HOPS: '1' }),
-      log,
-      redis,
-      eventsQueue: queue,
-    });
+    const limited = appFor({ WX_FAILURE_LIMIT: '5', WX_TRUSTED_PROXY_HOPS: '1' });
     // Our proxy appends the client's address; whatever the client put before it is its own to forge.
     const from = (ip: string, spoofed = '203.0.113.9') => ({ 'X-Forwarded-For': `${spoofed}, ${ip}` });
     for (let i = 0; i < 5; i++) {
@@ -563,12 +548,7 @@ describe('failure limit per source (WX_FAILURE_LIMIT)', () => {
   });
 
   it('uses the socket address without trusted proxies: X-Forwarded-For can neither dodge nor frame', async () => {
-    const limited = createApp({
-      config: testConfig({ QUEUE_PREFIX: prefix, WX_FAILURE_LIMIT: '3' }),
-      log,
-      redis,
-      eventsQueue: queue,
-    });
+    const limited = appFor({ WX_FAILURE_LIMIT: '3' });
     const server = serve({ fetch: limited.fetch, hostname: '127.0.0.1', port: 0 });
     await new Promise((resolve) => server.once('listening', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/wx`;

@@ -1,8 +1,18 @@
-import type { FakeWeChat } from '../../src/fake-wechat/index.ts';
+/** Fakes set up as the test account, and plain HTTP calls to a fake's API and admin routes. */
+import { type FakeWeChat, type FakeWeChatOptions, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { TEST_WECHAT } from './env.ts';
 
 /** Made-up credentials every fake in these tests accepts. */
 export const CREDS = { appId: TEST_WECHAT.WECHAT_APP_ID, appSecret: TEST_WECHAT.WECHAT_APP_SECRET };
+
+/** The fake platform over real HTTP, pushing to /wx as the test account (its Token and EncodingAESKey). */
+export function startAccountFake(options: FakeWeChatOptions = {}): Promise<FakeWeChat> {
+  return startFakeWeChat({
+    token: TEST_WECHAT.WECHAT_TOKEN,
+    encodingAesKey: TEST_WECHAT.WECHAT_ENCODING_AES_KEY,
+    ...options,
+  });
+}
 
 export async function fetchToken(wx: Pick<FakeWeChat, 'url'>): Promise<string> {
   const body = (await getJson(wx, '/cgi-bin/token', {

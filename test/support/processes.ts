@@ -59,3 +59,25 @@ export async function until(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * Polls `probe` until it gives a truthy value and returns that value; throws after `timeoutMs`
+ * naming what it waited for.
+ */
+export async function eventually<T>(
+  probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<T> {
+  let value: T | undefined | null | false;
+  await until(
+    what,
+    async () => {
+      value = await probe();
+      return Boolean(value);
+    },
+    timeoutMs,
+    100,
+  );
+  return value as T;
+}

@@ -12,29 +12,24 @@ import { createSyncWorker } from '../../jobs/sync-worker.ts';
 import { listRuns } from '../../src/db/sync-runs.ts';
 import { createRedis } from '../../src/redis.ts';
 import { createWeChatClient, type WeChatClient } from '../../src/wechat/client.ts';
-import { addFollowersJob, configOf, expectExactMirror, HEAVY, openTestQueues } from '../support/chaos.ts';
+import { chaosTestEnv, HEAVY } from '../support/chaos.ts';
 import { TEST_REDIS_URL } from '../support/env.ts';
+import { perFile } from '../support/per-file.ts';
 import { until } from '../support/processes.ts';
-import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 const FOLLOWERS = HEAVY ? 200_000 : 10_000;
 const TOKEN_EXPIRY_EVERY_S = HEAVY ? 60 : 2;
 
-let env: SyncTestEnv;
-let queues: ReturnType<typeof openTestQueues>;
+const env = perFile(() => chaosTestEnv({ followers: FOLLOWERS, seed: 74, blacklist: 0 }));
 let wechat: WeChatClient;
 
-beforeAll(async () => {
-  env = await syncTestEnv({ followers: FOLLOWERS, seed: 74, blacklist: 0 });
-  queues = openTestQueues(TEST_REDIS_URL, env.prefix);
+beforeAll(() => {
   // The production client: default attempts, backoff and timeout (not the fast test client).
-  wechat = createWeChatClient(configOf(env), { redis: env.redis, log: env.log });
+  wechat = createWeChatClient(env.configFor(), { redis: env.redis, log: env.log });
 });
 
-afterAll(async () => {
+afterAll(() => {
   wechat?.close();
-  await queues?.close();
-  await env?.close();
 });
 
 describe('fake platform misbehaving for the whole run', () => {
@@ -56,7 +51,7 @@ describe('fake platform misbehaving for the whole run', () => {
     const worker = createSyncWorker({ ...env.deps, wechat }, { connection: workerRedis });
     const started = Date.now();
     try {
-      const job = await addFollowersJob(queues.sync, 'chaos-faults');
+      const job = await env.addFollowersJob('chaos-faults');
       await until(
         'the sync job to finish',
         async () => ['completed', 'failed'].includes(await job.getState()),
@@ -71,7 +66,7 @@ describe('fake platform misbehaving for the whole run', () => {
     }
     const elapsedS = (Date.now() - started) / 1000;
 
-    await expectExactMirror(env, []);
+    await env.expectExactMirror([]);
     const runs = await listRuns(env.t.db, { job: 'followers' });
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'succeeded' });

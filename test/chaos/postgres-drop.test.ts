@@ -8,37 +8,27 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listRuns } from '../../src/db/sync-runs.ts';
-import {
-  addFollowersJob,
-  chaosChildEnv,
-  expectExactMirror,
-  HEAVY,
-  openTestQueues,
-} from '../support/chaos.ts';
+import { chaosTestEnv, HEAVY } from '../support/chaos.ts';
 import { ADMIN_URL } from '../support/db.ts';
-import { TEST_REDIS_URL } from '../support/env.ts';
-import { killAllChildren, spawnNode, until } from '../support/processes.ts';
-import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
+import { perFile } from '../support/per-file.ts';
+import { until } from '../support/processes.ts';
 
 const FOLLOWERS = HEAVY ? 100_000 : 10_000;
 
-let env: SyncTestEnv;
-let queues: ReturnType<typeof openTestQueues>;
+const env = perFile(async () => {
+  const env = await chaosTestEnv({ followers: FOLLOWERS, seed: 73, blacklist: 0 });
+  env.fake.faults.set('user/info/batchget', { latencyMs: 20 });
+  return env;
+});
 let admin: pg.Client;
 
 beforeAll(async () => {
-  env = await syncTestEnv({ followers: FOLLOWERS, seed: 73, blacklist: 0 });
-  env.fake.faults.set('user/info/batchget', { latencyMs: 20 });
-  queues = openTestQueues(TEST_REDIS_URL, env.prefix);
   admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
 });
 
 afterAll(async () => {
-  await killAllChildren();
   await admin?.end();
-  await queues?.close();
-  await env?.close();
 });
 
 /** Terminates every backend of the test database but our own; returns how many it ended. */
@@ -52,19 +42,15 @@ async function terminateBackends(): Promise<number> {
 
 describe('PostgreSQL backends terminated during a follower sync', () => {
   it('the job retries, resumes and converges to the exact mirror', async () => {
-    const worker = spawnNode(
-      ['--import', 'tsx', 'test/support/child-workers.ts'],
-      chaosChildEnv(env, { LOG_LEVEL: 'silent' }),
-    );
-    await until('the worker to start', () => worker.output().includes('ready'));
-    const job = await addFollowersJob(queues.sync, 'chaos-pg');
+    const worker = await env.startChildWorkers({ LOG_LEVEL: 'silent' });
+    const job = await env.addFollowersJob('chaos-pg');
     const attempts = job.opts.attempts ?? 1;
 
     // Keep dropping connections while the job runs, as long as the product's retry budget allows
     // (attempts - 1 failed attempts): more than that and no policy could converge.
     let terminated = 0;
     let rounds = 0;
-    const state = async () => (await queues.sync.getJob(job.id!))!;
+    const state = async () => (await env.queues.sync.getJob(job.id!))!;
     for (;;) {
       const current = await state();
       const s = await current.getState();
@@ -94,7 +80,7 @@ describe('PostgreSQL backends terminated during a follower sync', () => {
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'succeeded' });
     expect(runs[0]!.attempts).toBeGreaterThanOrEqual(2);
-    await expectExactMirror(env, []);
+    await env.expectExactMirror([]);
     // The worker process lived through every dropped connection.
     expect(worker.child.exitCode).toBe(null);
   }, 180_000);

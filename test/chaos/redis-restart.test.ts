@@ -11,61 +11,44 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { forEachBounded } from '../../jobs/pool.ts';
-import {
-  chaosChildEnv,
-  deliver,
-  expectEventsOnce,
-  HEAVY,
-  listeningUrl,
-  openTestQueues,
-  type PushedEvent,
-  settleEvents,
-} from '../support/chaos.ts';
+import { type ChaosTestEnv, chaosTestEnv, deliver, HEAVY, type PushedEvent } from '../support/chaos.ts';
 import { TEST_WECHAT } from '../support/env.ts';
 import { sorted } from '../support/mirror.ts';
-import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
+import { until } from '../support/processes.ts';
 import { freePort, startRedis, stopRedis } from '../support/redis-server.ts';
-import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
 
 const PUSHES = HEAVY ? 2_000 : 240;
 /** Redis stays down this long after the first refused push (outage length, not an assertion). */
 const OUTAGE_MS = HEAVY ? 8_000 : 2_000;
 
-let env: SyncTestEnv;
+let env: ChaosTestEnv;
 let aofDir: string;
 let port: number;
-let redisUrl: string;
 let redis: ChildProcess | undefined;
 
 beforeAll(async () => {
   aofDir = await mkdtemp(join(tmpdir(), 'wxsync-chaos-redis-'));
   port = await freePort();
   redis = await startRedis(port, { aofDir });
-  redisUrl = `redis://127.0.0.1:${port}`;
-  env = await syncTestEnv({ followers: 0, seed: 72, blacklist: 0, token: TEST_WECHAT.WECHAT_TOKEN });
+  env = await chaosTestEnv(
+    { followers: 0, seed: 72, blacklist: 0, token: TEST_WECHAT.WECHAT_TOKEN },
+    { redisUrl: `redis://127.0.0.1:${port}` },
+  );
 });
-
 afterAll(async () => {
-  await killAllChildren();
-  if (redis) {
-    // Obliterate the queues too, in case a future change points this file at a shared Redis.
-    const queues = openTestQueues(redisUrl, env.prefix);
-    await queues.close();
-    await stopRedis(redis, 'SIGKILL');
-  }
+  // Kills the children, obliterates the queues (on the private Redis, which must still run).
   await env?.close();
+  if (redis) await stopRedis(redis, 'SIGKILL');
   if (aofDir) await rm(aofDir, { recursive: true, force: true });
 });
 
 describe('Redis restarted while /wx takes pushes', () => {
   it('answers 5xx during the outage, recovers by itself, applies every push once', async () => {
-    const childEnv = chaosChildEnv(env, { REDIS_URL: redisUrl });
-    const serve: Spawned = spawnNode(['bin/wxsync.mjs', 'serve'], childEnv);
-    const worker: Spawned = spawnNode(['bin/wxsync.mjs', 'worker', '--concurrency', '8'], childEnv);
-    await until('serve to listen', () => listeningUrl(serve.lines()) !== undefined);
-    await until('the worker to start', () => worker.output().includes('events worker started'));
-    const url = listeningUrl(serve.lines())!;
-    env.fake.push.configure({ callbackUrl: `${url}/wx`, token: TEST_WECHAT.WECHAT_TOKEN, mode: 'plain' });
+    const {
+      url,
+      serve,
+      workers: [worker],
+    } = await env.startServeAndWorkers([['--concurrency', '8']]);
 
     const pushed: PushedEvent[] = env.fake.state.addFollowers(PUSHES).map((openid) => ({
       openid,
@@ -111,19 +94,15 @@ describe('Redis restarted while /wx takes pushes', () => {
     expect(refused.filter((s) => s < 500 || s > 599)).toEqual([]);
     expect(accepted).toBe(PUSHES);
 
-    const queues = openTestQueues(redisUrl, env.prefix);
-    try {
-      await settleEvents(env, queues.events, PUSHES);
-    } finally {
-      await queues.close();
-    }
-    await expectEventsOnce(env, pushed);
+    // The queues are opened only now, on the Redis that came back.
+    await env.settleEvents(PUSHES);
+    await env.expectEventsOnce(pushed);
     const stored = await env.t.db.follower.findMany({ where: { subscribe: true }, select: { openid: true } });
     expect(sorted(stored.map((r) => r.openid))).toEqual(sorted(pushed.map((p) => p.openid)));
 
     // Both processes lived through it and still serve.
     expect(serve.child.exitCode).toBe(null);
-    expect(worker.child.exitCode).toBe(null);
+    expect(worker!.child.exitCode).toBe(null);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
   }, 300_000);
 });

@@ -5,52 +5,26 @@
  * endpoint answers slowly, so every process is waiting while the first fetch is in flight. WeChat
  * invalidates the previous token whenever a new one is issued: they must share one, fetched once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { forEachBounded } from '../../jobs/pool.ts';
-import {
-  chaosChildEnv,
-  expectEventsOnce,
-  HEAVY,
-  listeningUrl,
-  openTestQueues,
-  type PushedEvent,
-  settleEvents,
-} from '../support/chaos.ts';
-import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
-import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
-import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
+import { chaosTestEnv, HEAVY, type PushedEvent } from '../support/chaos.ts';
+import { TEST_WECHAT } from '../support/env.ts';
+import { perFile } from '../support/per-file.ts';
 
 const WORKERS = 3;
 const CONCURRENCY = 8;
 /** More jobs than two workers can hold at once, so all three are holding some while they wait. */
 const PUSHES = HEAVY ? 200 : WORKERS * CONCURRENCY + 16;
 
-let env: SyncTestEnv;
-let queues: ReturnType<typeof openTestQueues>;
-
-beforeAll(async () => {
-  env = await syncTestEnv({ followers: 20, seed: 75, blacklist: 0, token: TEST_WECHAT.WECHAT_TOKEN });
-  queues = openTestQueues(TEST_REDIS_URL, env.prefix);
-});
-
-afterAll(async () => {
-  await killAllChildren();
-  await queues?.close();
-  await env?.close();
-});
+const env = perFile(() =>
+  chaosTestEnv({ followers: 20, seed: 75, blacklist: 0, token: TEST_WECHAT.WECHAT_TOKEN }),
+);
 
 describe('token fight', () => {
   it('three workers and a server needing a token at once make one token call', async () => {
-    const childEnv = chaosChildEnv(env);
-    const serve = spawnNode(['bin/wxsync.mjs', 'serve'], childEnv);
-    const workers: Spawned[] = Array.from({ length: WORKERS }, () =>
-      spawnNode(['bin/wxsync.mjs', 'worker', '--concurrency', String(CONCURRENCY)], childEnv),
+    const { url } = await env.startServeAndWorkers(
+      Array.from({ length: WORKERS }, () => ['--concurrency', String(CONCURRENCY)]),
     );
-    await until('serve to listen', () => listeningUrl(serve.lines()) !== undefined);
-    for (const w of workers)
-      await until('a worker to start', () => w.output().includes('events worker started'));
-    const url = listeningUrl(serve.lines())!;
-    env.fake.push.configure({ callbackUrl: `${url}/wx`, token: TEST_WECHAT.WECHAT_TOKEN, mode: 'plain' });
 
     // Nobody has a token yet; the one fetch takes a while, so everyone else waits for it.
     expect(env.fake.calls.tokenFetches()).toBe(0);
@@ -62,7 +36,7 @@ describe('token fight', () => {
     let watching = true;
     const watch = (async () => {
       while (watching) {
-        maxActive = Math.max(maxActive, await queues.events.getActiveCount());
+        maxActive = Math.max(maxActive, await env.queues.events.getActiveCount());
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
@@ -77,7 +51,7 @@ describe('token fight', () => {
       pushed.push({ openid: r.openid, event: 'subscribe', createTime: r.createTime });
       await new Promise((resolve) => setTimeout(resolve, 30));
     });
-    await settleEvents(env, queues.events, PUSHES);
+    await env.settleEvents(PUSHES);
     watching = false;
     await watch;
 
@@ -87,7 +61,7 @@ describe('token fight', () => {
     // answers may be 503 (that is a timing matter, not asserted); it answered, and is green below.
     for (const status of await readyz) expect([200, 503]).toContain(status);
     expect(env.fake.calls.tokenFetches()).toBe(1);
-    await expectEventsOnce(env, pushed);
+    await env.expectEventsOnce(pushed);
     const stored = await env.t.db.follower.count({ where: { subscribe: true } });
     expect(stored).toBe(PUSHES);
     expect((await fetch(`${url}/readyz`)).status).toBe(200);

@@ -11,35 +11,32 @@ import type { PushResult } from '../../src/fake-wechat/index.ts';
 import { createLogger } from '../../src/logger.ts';
 import { type RunningServer, startServer } from '../../src/runtime/server.ts';
 import { enqueueSync } from '../../src/sync/queue.ts';
-import {
-  chaosChildEnv,
-  configOf,
-  expectEventsOnce,
-  expectExactMirror,
-  HEAVY,
-  openTestQueues,
-  type PushedEvent,
-  processedEvents,
-} from '../support/chaos.ts';
-import { TEST_REDIS_URL, TEST_WECHAT } from '../support/env.ts';
-import { killAllChildren, type Spawned, spawnNode, until } from '../support/processes.ts';
-import { type SyncTestEnv, syncTestEnv } from '../support/sync-env.ts';
+import { chaosTestEnv, HEAVY, type PushedEvent } from '../support/chaos.ts';
+import { TEST_WECHAT } from '../support/env.ts';
+import { perFile } from '../support/per-file.ts';
+import { type Spawned, until } from '../support/processes.ts';
 
 const FOLLOWERS = HEAVY ? 100_000 : 10_000;
 const NEW_FOLLOWERS = HEAVY ? 400 : 120;
 const LEAVING = HEAVY ? 150 : 40;
 const DURING_SYNC = HEAVY ? 200 : 40;
 
-let env: SyncTestEnv;
-let server: RunningServer;
-let queues: ReturnType<typeof openTestQueues>;
-
-beforeAll(async () => {
-  env = await syncTestEnv({ followers: FOLLOWERS, seed: 71, blacklist: 0, token: TEST_WECHAT.WECHAT_TOKEN });
+const env = perFile(async () => {
+  const env = await chaosTestEnv({
+    followers: FOLLOWERS,
+    seed: 71,
+    blacklist: 0,
+    token: TEST_WECHAT.WECHAT_TOKEN,
+  });
   // Slow enough that a kill lands mid-job: the batchget calls of events and of the sync.
   env.fake.faults.set('user/info/batchget', { latencyMs: 60 });
+  return env;
+});
+let server: RunningServer;
+
+beforeAll(async () => {
   server = await startServer(
-    configOf(env, { HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' }),
+    env.configFor({ HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'silent' }),
     createLogger('silent', { pretty: false }),
   );
   env.fake.push.configure({
@@ -47,26 +44,13 @@ beforeAll(async () => {
     token: TEST_WECHAT.WECHAT_TOKEN,
     mode: 'plain',
   });
-  queues = openTestQueues(TEST_REDIS_URL, env.prefix);
 });
 
 afterAll(async () => {
-  await killAllChildren();
   await server?.close();
-  await queues?.close();
-  await env?.close();
 });
 
-function startWorker(): Spawned {
-  return spawnNode(
-    ['--import', 'tsx', 'test/support/child-workers.ts'],
-    chaosChildEnv(env, { EVENT_WORKER_CONCURRENCY: '4', LOG_LEVEL: 'silent' }),
-  );
-}
-
-async function ready(worker: Spawned) {
-  await until('the worker to start', () => worker.output().includes('ready'));
-}
+const startWorker = () => env.startChildWorkers({ EVENT_WORKER_CONCURRENCY: '4', LOG_LEVEL: 'silent' });
 
 async function kill(worker: Spawned) {
   worker.child.kill('SIGKILL');
@@ -89,8 +73,7 @@ describe('worker SIGKILL', () => {
       .slice(0, LEAVING);
 
     // Phase 1: a burst of subscribes (new followers) and unsubscribes; kill the worker mid-burst.
-    const first = startWorker();
-    await ready(first);
+    const first = await startWorker();
     // Interleaved: unsubscribes among the subscribes, so both kinds are in flight at the kill.
     const subscribes = Array.from({ length: NEW_FOLLOWERS }, () => async () => {
       pushed.push(record('subscribe')(await env.fake.push.newFollower()));
@@ -105,19 +88,18 @@ describe('worker SIGKILL', () => {
     burst.push(...unsubscribes);
     const pushing = forEachBounded(burst, 8, (push) => push());
     const total = NEW_FOLLOWERS + LEAVING;
-    await until('some events to be applied', async () => (await processedEvents(env)) >= total / 5);
+    await until('some events to be applied', async () => (await env.processedEvents()) >= total / 5);
     await kill(first);
     // The kill landed mid-work: jobs it held are still 'active' (they will stall), others untouched.
-    expect(await queues.events.getActiveCount()).toBeGreaterThan(0);
-    expect(await processedEvents(env)).toBeLessThan(total);
+    expect(await env.queues.events.getActiveCount()).toBeGreaterThan(0);
+    expect(await env.processedEvents()).toBeLessThan(total);
     await pushing;
 
-    const second = startWorker();
-    await ready(second);
-    await until('every event to be applied', async () => (await processedEvents(env)) === total, 90_000);
+    const second = await startWorker();
+    await until('every event to be applied', async () => (await env.processedEvents()) === total, 90_000);
 
     // Phase 2: a follower sync, with new followers subscribing meanwhile; kill mid-sync.
-    const { job } = await enqueueSync(queues.sync, 'followers', { trigger: 'test' });
+    const { job } = await enqueueSync(env.queues.sync, 'followers', { trigger: 'test' });
     const duringSync = forEachBounded(Array.from({ length: DURING_SYNC }), 4, async () => {
       pushed.push(record('subscribe')(await env.fake.push.newFollower()));
     });
@@ -133,18 +115,17 @@ describe('worker SIGKILL', () => {
     expect(await job.getState()).toBe('active');
     await duringSync;
 
-    const third = startWorker();
-    await ready(third);
+    const third = await startWorker();
     await until('the stalled sync to finish', async () => (await job.getState()) === 'completed', 120_000);
     await until(
       'every event to be applied',
-      async () => (await processedEvents(env)) === pushed.length,
+      async () => (await env.processedEvents()) === pushed.length,
       90_000,
     );
 
     expect(pushed.length).toBe(NEW_FOLLOWERS + LEAVING + DURING_SYNC);
-    await expectEventsOnce(env, pushed);
-    await expectExactMirror(env, leaving);
+    await env.expectEventsOnce(pushed);
+    await env.expectExactMirror(leaving);
     const runs = await listRuns(env.t.db, { job: 'followers' });
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ status: 'succeeded', attempts: 2 });

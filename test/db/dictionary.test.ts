@@ -5,15 +5,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXAMPLES, readDictionary, renderDictionary } from '../../src/db/dictionary.ts';
-import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { freshDatabase } from '../support/db.ts';
+import { perFile } from '../support/per-file.ts';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await freshDatabase();
-});
-afterAll(async () => t?.drop());
+const t = perFile(freshDatabase);
 
 describe('data dictionary', () => {
   it('docs/warehouse.md matches the migrated schema (regenerate: npm run db:docs on a fresh database)', async () => {

@@ -2,7 +2,7 @@
  * follower_history as the triggers on followers write it, driven through the src/db writers with
  * chosen times (the jobs' own scripted run is test/jobs/warehouse.test.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   confirmListed,
   markUnlistedFollowersUnsubscribed,
@@ -10,13 +10,10 @@ import {
   upsertFollowers,
 } from '../../src/db/followers.ts';
 import type { UserInfo } from '../../src/wechat/schemas.ts';
-import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { freshDatabase } from '../support/db.ts';
+import { perFile } from '../support/per-file.ts';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await freshDatabase();
-});
-afterAll(async () => t?.drop());
+const t = perFile(freshDatabase);
 
 const at = (iso: string) => new Date(iso);
 const unix = (iso: string) => Date.parse(iso) / 1000;

@@ -1,12 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrateDeploy } from '../../src/db/migrate.ts';
-import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { freshDatabase } from '../support/db.ts';
+import { perFile } from '../support/per-file.ts';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await freshDatabase();
-});
-afterAll(async () => t?.drop());
+const t = perFile(freshDatabase);
 
 describe('warehouse schema', () => {
   it('stores and reads a follower with Chinese text, emoji and tags', async () => {

@@ -1,12 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeTags } from '../../src/db/tags.ts';
-import { freshDatabase, type TestDatabase } from '../support/db.ts';
+import { freshDatabase } from '../support/db.ts';
+import { perFile } from '../support/per-file.ts';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await freshDatabase();
-});
-afterAll(async () => t?.drop());
+const t = perFile(freshDatabase);
 
 describe('writeTags', () => {
   it('adds, renames, removes and restores, keeping first_seen_at', async () => {

@@ -1,18 +1,20 @@
 /**
  * One environment for the tests of a file: `perFile(() => syncTestEnv({...}))` starts it in
- * beforeAll, closes it in afterAll, and returns an object that stands for it meanwhile (reading it
- * before beforeAll ran throws, naming the property). Replaces the `let env; beforeAll(...);
- * afterAll(...)` block every integration file would otherwise repeat.
+ * beforeAll, closes it (or drops it: a TestDatabase) in afterAll, and returns an object that stands
+ * for it meanwhile (reading it before beforeAll ran throws, naming the property). Replaces the
+ * `let env; beforeAll(...); afterAll(...)` block every integration file would otherwise repeat.
  */
 import { afterAll, beforeAll } from 'vitest';
 
-export function perFile<T extends { close(): Promise<void> }>(start: () => Promise<T>): T {
+type Closable = { close(): Promise<void> } | { drop(): Promise<void> };
+
+export function perFile<T extends Closable>(start: () => Promise<T>): T {
   let env: T | undefined;
   beforeAll(async () => {
     env = await start();
   });
   afterAll(async () => {
-    await env?.close();
+    if (env) await ('close' in env ? env.close() : env.drop());
   });
   return new Proxy({} as T, {
     get(_, key) {

@@ -1,7 +1,6 @@
 /** Every endpoint of the fake answers WeChat's shapes (parsed by src/wechat/schemas.ts), limits and error codes. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { addDays, beijingYesterday } from '../../src/calendar.ts';
-import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import {
   ApiDomainIpResponse,
   BatchGetResponse,
@@ -15,25 +14,17 @@ import {
   UserInfo,
   UserSummaryResponse,
 } from '../../src/wechat/schemas.ts';
-import { CREDS, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
+import { CREDS, fakePerFile, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
 
-let wx: FakeWeChat;
+const wx = fakePerFile({ followers: 500, blacklist: 30, blacklistPageSize: 10, seed: 'endpoints' });
 let token: string;
 const q = () => ({ access_token: token });
 const yesterday = beijingYesterday(new Date());
 const daysAgo = (n: number) => addDays(yesterday, -n);
 
 beforeAll(async () => {
-  wx = await startFakeWeChat({
-    ...CREDS,
-    followers: 500,
-    blacklist: 30,
-    blacklistPageSize: 10,
-    seed: 'endpoints',
-  });
   token = await fetchToken(wx);
 });
-afterAll(async () => wx.close());
 
 function errcodeOf(body: unknown): number {
   return ErrorEnvelope.parse(body).errcode;

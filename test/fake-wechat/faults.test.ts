@@ -1,17 +1,15 @@
 /** Fault injection: configured rates happen, per endpoint or '*', changeable at run time over the admin route. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeWeChat, Faults, parseFaultSpec, startFakeWeChat } from '../../src/fake-wechat/index.ts';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Faults, parseFaultSpec } from '../../src/fake-wechat/index.ts';
 import { ApiDomainIpResponse, CpsGeneralResponse, ErrorEnvelope } from '../../src/wechat/schemas.ts';
-import { admin, CREDS, fetchToken } from '../support/fake-wechat.ts';
+import { admin, fakePerFile, fetchToken } from '../support/fake-wechat.ts';
 
-let wx: FakeWeChat;
+const wx = fakePerFile({ followers: 50, seed: 'faults' });
 let token: string;
 
 beforeAll(async () => {
-  wx = await startFakeWeChat({ ...CREDS, followers: 50, seed: 'faults' });
   token = await fetchToken(wx);
 });
-afterAll(async () => wx.close());
 afterEach(() => wx.faults.clear());
 
 type Outcome = 'ok' | `errcode ${number}` | `http ${number}` | 'dropped' | 'truncated' | 'html';

@@ -1,18 +1,15 @@
 /** Daily quotas: published defaults, 45009 with WeChat's text, reset at 00:00 Beijing on the fake clock, quota/get and the two clears with their monthly limits. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
-import { admin, CREDS, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { admin, CREDS, fakePerFile, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
 
-let wx: FakeWeChat;
+const wx = fakePerFile({ followers: 30, quotas: { '/cgi-bin/user/info/batchget': 3 } });
 let token: string;
 
 beforeAll(async () => {
-  wx = await startFakeWeChat({ ...CREDS, followers: 30, quotas: { '/cgi-bin/user/info/batchget': 3 } });
   // 2026-03-01 15:00 UTC = 23:00 Beijing.
   await admin(wx, 'PUT', '/clock', { now: '2026-03-01T15:00:00Z' });
   token = await fetchToken(wx);
 });
-afterAll(async () => wx.close());
 
 const quotaGet = (cgi_path: unknown) =>
   postJson(wx, '/cgi-bin/openapi/quota/get', { cgi_path }, { access_token: token }) as Promise<{

@@ -1,16 +1,10 @@
 /** stable_token as documented: one token while valid, renewal overlap, force_refresh limits, isolation from /cgi-bin/token. */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
+import { describe, expect, it } from 'vitest';
 import { ErrorEnvelope } from '../../src/wechat/schemas.ts';
-import { admin, CREDS, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
+import { admin, CREDS, fakePerFile, fetchToken, getJson, postJson } from '../support/fake-wechat.ts';
 
-let wx: FakeWeChat;
 let clock = Date.parse('2026-03-01T04:00:00Z');
-
-beforeAll(async () => {
-  wx = await startFakeWeChat({ ...CREDS, followers: 10, tokenTtlS: 7200, now: () => clock });
-});
-afterAll(async () => wx.close());
+const wx = fakePerFile({ followers: 10, tokenTtlS: 7200, now: () => clock });
 
 async function works(token: string): Promise<boolean | number> {
   const body = (await getJson(wx, '/cgi-bin/get_api_domain_ip', { access_token: token })) as object;

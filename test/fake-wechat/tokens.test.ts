@@ -1,22 +1,10 @@
 /** access_token lifecycle: expiry, the overlap after a refresh, forced expiry (now and periodic). */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
+import { describe, expect, it } from 'vitest';
 import { ErrorEnvelope } from '../../src/wechat/schemas.ts';
-import { admin, CREDS, fetchToken, getJson } from '../support/fake-wechat.ts';
+import { admin, fakePerFile, fetchToken, getJson } from '../support/fake-wechat.ts';
 
-let wx: FakeWeChat;
 let clock = Date.now();
-
-beforeAll(async () => {
-  wx = await startFakeWeChat({
-    ...CREDS,
-    followers: 10,
-    tokenTtlS: 7200,
-    tokenOverlapS: 30,
-    now: () => clock,
-  });
-});
-afterAll(async () => wx.close());
+const wx = fakePerFile({ followers: 10, tokenTtlS: 7200, tokenOverlapS: 30, now: () => clock });
 
 async function works(token: string): Promise<boolean | number> {
   const body = (await getJson(wx, '/cgi-bin/get_api_domain_ip', { access_token: token })) as object;

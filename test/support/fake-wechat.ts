@@ -1,9 +1,14 @@
 /** Fakes set up as the test account, and plain HTTP calls to a fake's API and admin routes. */
 import { type FakeWeChat, type FakeWeChatOptions, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { TEST_WECHAT } from './env.ts';
+import { perFile } from './per-file.ts';
 
 /** Made-up credentials every fake in these tests accepts. */
 export const CREDS = { appId: TEST_WECHAT.WECHAT_APP_ID, appSecret: TEST_WECHAT.WECHAT_APP_SECRET };
+
+/** A fake platform with the test credentials, over real HTTP for the tests of this file. */
+export const fakePerFile = (options: FakeWeChatOptions = {}): FakeWeChat =>
+  perFile(() => startFakeWeChat({ ...CREDS, ...options }));
 
 /** The fake platform over real HTTP, pushing to /wx as the test account (its Token and EncodingAESKey). */
 export function startAccountFake(options: FakeWeChatOptions = {}): Promise<FakeWeChat> {

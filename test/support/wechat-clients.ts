@@ -1,11 +1,17 @@
-/** Shared setup of the WeChat client tests: real Redis, a random key prefix, captured pino logs. */
+/**
+ * Shared setup of the WeChat client tests: real Redis, a random key prefix, captured pino logs,
+ * and a file's fake platform with fresh client pools.
+ */
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { afterEach } from 'vitest';
+import { type FakeWeChatOptions, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import type { Log } from '../../src/logger.ts';
 import { WeChatClient, type WeChatClientOptions } from '../../src/wechat/client.ts';
 import { TEST_REDIS_URL, TEST_WECHAT } from './env.ts';
+import { perFile } from './per-file.ts';
 
 export const randomPrefix = (): string => `wxtest-${randomBytes(6).toString('hex')}`;
 
@@ -73,4 +79,30 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);
   return out;
+}
+
+/**
+ * For a file of token tests: `wx`, a fake platform started before its tests (faults and the
+ * neighbouring system stopped after each test), and `newPool(tokenApi)`, a fresh ClientPool per
+ * call (its own token) with that token API; every pool is closed after the file, then the fake.
+ */
+export function fakeWithClientPools(fakeOptions: FakeWeChatOptions, tokenApi: 'classic' | 'stable') {
+  const pools: ClientPool[] = [];
+  const wx = perFile(
+    () => startFakeWeChat(fakeOptions),
+    async (fake) => {
+      await Promise.all(pools.map((p) => p.close()));
+      await fake.close();
+    },
+  );
+  afterEach(() => {
+    wx.faults.clear();
+    wx.other.stop();
+  });
+  const newPool = (api: 'classic' | 'stable' = tokenApi): ClientPool => {
+    const pool = new ClientPool({ tokenApi: api });
+    pools.push(pool);
+    return pool;
+  };
+  return { wx, newPool };
 }

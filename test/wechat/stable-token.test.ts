@@ -4,38 +4,19 @@
  * WeChat hands back the very token that failed: once for the fleet, 30 s apart, within the daily
  * allowance, never in a loop.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
+import { describe, expect, it } from 'vitest';
 import { registry } from '../../src/metrics.ts';
 import { WeChatApiError } from '../../src/wechat/errors.ts';
 import { getApiDomainIp } from '../../src/wechat/platform.ts';
 import { getUserInfo } from '../../src/wechat/users.ts';
-import { ClientPool, captureLog } from '../support/wechat-clients.ts';
+import { captureLog, fakeWithClientPools } from '../support/wechat-clients.ts';
 
-let wx: FakeWeChat;
-const pools: ClientPool[] = [];
-const newPool = (): ClientPool => {
-  const pool = new ClientPool({ tokenApi: 'stable' });
-  pools.push(pool);
-  return pool;
-};
+const { wx, newPool } = fakeWithClientPools({ seed: 9, followers: 50 }, 'stable');
 
 async function forcedMetric(outcome: string): Promise<number> {
   const metric = await registry.getSingleMetric('wxsync_access_token_forced_refreshes_total')!.get();
   return metric.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
 }
-
-beforeAll(async () => {
-  wx = await startFakeWeChat({ seed: 9, followers: 50 });
-});
-afterEach(() => {
-  wx.faults.clear();
-  wx.other.stop();
-});
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await wx.close();
-});
 
 describe('stable_token (default)', () => {
   it('20 concurrent callers in 3 clients make one stable_token call and none to /cgi-bin/token', async () => {
@@ -150,8 +131,7 @@ describe('stable_token (default)', () => {
   });
 
   it('classic mode still retries once with a fresh token when a neighbour fetched a classic token', async () => {
-    const pool = new ClientPool({ tokenApi: 'classic' });
-    pools.push(pool);
+    const pool = newPool('classic');
     const client = pool.client(wx.url, captureLog().log);
     await getApiDomainIp(client);
     const mine = (await client.tokens.read())!.token;

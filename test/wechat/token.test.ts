@@ -1,33 +1,17 @@
 /** The shared access_token: one fetch for many processes, transparent recovery, refresh before expiry; the shared rate limit; no secret in logs. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
+import { describe, expect, it } from 'vitest';
 import { WeChatApiError, WeChatTransportError } from '../../src/wechat/errors.ts';
 import { getApiDomainIp } from '../../src/wechat/platform.ts';
 import { RateLimiter } from '../../src/wechat/rate-limit.ts';
 import { getUserInfo } from '../../src/wechat/users.ts';
 import { TEST_WECHAT } from '../support/env.ts';
-import { ClientPool, captureLog } from '../support/wechat-clients.ts';
+import { captureLog, fakeWithClientPools } from '../support/wechat-clients.ts';
 
-let wx: FakeWeChat;
-const pools: ClientPool[] = [];
 /**
- * A fresh key prefix: its clients share one token among themselves only. These tests pin the
- * classic /cgi-bin/token path (a new token per fetch); stable-token.test.ts covers the default.
+ * A fresh key prefix per pool: its clients share one token among themselves only. These tests pin
+ * the classic /cgi-bin/token path (a new token per fetch); stable-token.test.ts covers the default.
  */
-const newPool = (tokenApi: 'classic' | 'stable' = 'classic'): ClientPool => {
-  const pool = new ClientPool({ tokenApi });
-  pools.push(pool);
-  return pool;
-};
-
-beforeAll(async () => {
-  wx = await startFakeWeChat({ seed: 5, followers: 50 });
-});
-afterEach(() => wx.faults.clear());
-afterAll(async () => {
-  await Promise.all(pools.map((p) => p.close()));
-  await wx.close();
-});
+const { wx, newPool } = fakeWithClientPools({ seed: 5, followers: 50 }, 'classic');
 
 describe('shared access_token', () => {
   it('20 concurrent callers in 3 independent clients (own Redis connections) cause exactly one /cgi-bin/token call', async () => {

@@ -119,6 +119,15 @@ async function loggedIn(
   return { context, page, problems };
 }
 
+/** The page again at phone width: nothing wider than the screen; a full-page screenshot `file`. */
+async function atPhoneWidth(page: Page, file: string) {
+  await page.setViewportSize(PHONE);
+  await page.reload();
+  await page.waitForSelector('body[data-loaded="true"]');
+  expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
+  await page.screenshot({ path: `test-results/${file}`, fullPage: true });
+}
+
 const text = async (page: Page, selector: string) => (await page.textContent(selector))?.trim();
 const fmt = (n: number) => n.toLocaleString('en-US');
 const signed = (n: number) => (n > 0 ? `+${fmt(n)}` : fmt(n));
@@ -363,11 +372,7 @@ describe('operator dashboard in Chromium (seeded warehouse)', () => {
     expect(await page.getAttribute('html', 'lang')).toBe('en');
     await page.screenshot({ path: 'test-results/dashboard-en-1280.png', fullPage: true });
 
-    await page.setViewportSize(PHONE);
-    await page.reload();
-    await page.waitForSelector('body[data-loaded="true"]');
-    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
-    await page.screenshot({ path: 'test-results/dashboard-en-390.png', fullPage: true });
+    await atPhoneWidth(page, 'dashboard-en-390.png');
 
     // And back to Chinese with ?lang=zh-CN, remembered as well.
     await page.goto(`${seeded.url}/admin/?lang=zh-CN`);
@@ -524,11 +529,7 @@ describe('operator dashboard in Chromium (empty database)', () => {
     );
     expect(problems).toEqual([]);
     await page.screenshot({ path: 'test-results/dashboard-empty-zh-1280.png', fullPage: true });
-    await page.setViewportSize(PHONE);
-    await page.reload();
-    await page.waitForSelector('body[data-loaded="true"]');
-    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
-    await page.screenshot({ path: 'test-results/dashboard-empty-zh-390.png', fullPage: true });
+    await atPhoneWidth(page, 'dashboard-empty-zh-390.png');
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -40,6 +40,10 @@ function demo(args: string[], env: Record<string, string>): Promise<Ran> {
   });
 }
 
+/** A 100-follower demo on its own queue prefix. */
+const smallDemo = (env: Record<string, string>) =>
+  demo(['--followers', '100', '--queue-prefix', `t-demo-${randomBytes(4).toString('hex')}`], env);
+
 /** A port nothing listens on (bound once, then released). */
 async function closedPort(): Promise<number> {
   const server = net.createServer();
@@ -50,6 +54,16 @@ async function closedPort(): Promise<number> {
 }
 
 const stackLine = /^\s+at\s/m;
+
+/** Exit 1 with one line on stderr matching `reason` and naming the command that starts the services; no stack. */
+function expectOneLineRefusal(ran: Ran, reason: RegExp) {
+  expect(ran.code).toBe(1);
+  const lines = ran.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(reason);
+  expect(lines[0]).toContain('docker compose up -d postgres redis');
+  expect(ran.stderr).not.toMatch(stackLine);
+}
 const drops: string[] = [];
 
 afterAll(async () => {
@@ -133,36 +147,20 @@ describe('wxsync demo', () => {
 
   it('PostgreSQL unreachable: one line naming it and the command that starts it, exit 1', async () => {
     const port = await closedPort();
-    const ran = await demo(
-      ['--followers', '100', '--queue-prefix', `t-demo-${randomBytes(4).toString('hex')}`],
-      {
-        DATABASE_URL: `postgresql://root@127.0.0.1:${port}/wxsync_demo`,
-      },
-    );
-    expect(ran.code).toBe(1);
+    const ran = await smallDemo({
+      DATABASE_URL: `postgresql://root@127.0.0.1:${port}/wxsync_demo`,
+    });
     expect(ran.stdout).toBe('');
-    const lines = ran.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/PostgreSQL is not reachable/);
-    expect(lines[0]).toContain('docker compose up -d postgres redis');
-    expect(ran.stderr).not.toMatch(stackLine);
+    expectOneLineRefusal(ran, /PostgreSQL is not reachable/);
   });
 
   it('Redis unreachable: one line naming it, exit 1', async () => {
     const port = await closedPort();
-    const ran = await demo(
-      ['--followers', '100', '--queue-prefix', `t-demo-${randomBytes(4).toString('hex')}`],
-      {
-        DATABASE_URL: testDatabaseUrl('postgres'),
-        REDIS_URL: `redis://127.0.0.1:${port}`,
-      },
-    );
-    expect(ran.code).toBe(1);
-    const lines = ran.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/Redis is not reachable/);
-    expect(lines[0]).toContain('docker compose up -d postgres redis');
-    expect(ran.stderr).not.toMatch(stackLine);
+    const ran = await smallDemo({
+      DATABASE_URL: testDatabaseUrl('postgres'),
+      REDIS_URL: `redis://127.0.0.1:${port}`,
+    });
+    expectOneLineRefusal(ran, /Redis is not reachable/);
   });
 
   it('refuses a database that holds a real mirror and writes nothing into it', async () => {
@@ -171,12 +169,7 @@ describe('wxsync demo', () => {
       await database.db.syncRun.create({
         data: { job: 'followers', trigger: 'schedule', status: 'succeeded' },
       });
-      const ran = await demo(
-        ['--followers', '100', '--queue-prefix', `t-demo-${randomBytes(4).toString('hex')}`],
-        {
-          DATABASE_URL: database.url,
-        },
-      );
+      const ran = await smallDemo({ DATABASE_URL: database.url });
       expect(ran.code).toBe(1);
       expect(ran.stderr.trim().split('\n')).toHaveLength(1);
       expect(ran.stderr).toMatch(/holds a real mirror/);

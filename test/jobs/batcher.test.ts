@@ -38,6 +38,15 @@ function controlledApply() {
 /** Lets promise callbacks and setImmediate run (fake timers leave setImmediate alone here). */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A batcher on a controlledApply with one batch in flight: `openid`'s push, left at once. */
+async function withBatchInFlight(waitMs: number, openid: string) {
+  const { apply, batches } = controlledApply();
+  const batcher = new PushBatcher({ waitMs, apply });
+  const first = batcher.submit([push(openid)]);
+  await settle();
+  return { batches, batcher, first };
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -65,10 +74,7 @@ describe('PushBatcher', () => {
 
   it('holds a push behind a batch in flight for at most the configured wait', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { apply, batches } = controlledApply();
-    const batcher = new PushBatcher({ waitMs: 200, apply });
-    const first = batcher.submit([push('o-first')]);
-    await settle();
+    const { batches, batcher, first } = await withBatchInFlight(200, 'o-first');
     expect(batches).toHaveLength(1);
     // A second push while the first batch is in flight (its batchget call taking long).
     const second = batcher.submit([push('o-second')]);
@@ -87,10 +93,7 @@ describe('PushBatcher', () => {
 
   it('lets waiting pushes go as soon as the batch in flight finishes, before the wait is over', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const { apply, batches } = controlledApply();
-    const batcher = new PushBatcher({ waitMs: 10_000, apply });
-    const first = batcher.submit([push('o-one1')]);
-    await settle();
+    const { batches, batcher, first } = await withBatchInFlight(10_000, 'o-one1');
     const waiting = [batcher.submit([push('o-two2')]), batcher.submit([push('o-three3')])];
     await settle();
     expect(batches).toHaveLength(1);
@@ -104,10 +107,7 @@ describe('PushBatcher', () => {
   });
 
   it('sends a batch as soon as it holds 100 subscribing openids (one batchget call)', async () => {
-    const { apply, batches } = controlledApply();
-    const batcher = new PushBatcher({ waitMs: 60_000, apply });
-    const first = batcher.submit([push('o-busy1')]);
-    await settle();
+    const { batches, batcher, first } = await withBatchInFlight(60_000, 'o-busy1');
     const many = batcher.submit(Array.from({ length: 150 }, (_, i) => push(`o-many${i}`)));
     await settle();
     // 100 left at once although a batch is in flight; the other 50 wait.

@@ -106,25 +106,37 @@ const on = async (day: string) =>
     (await env.t.db.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM followers_on(${day}::date)`)[0]?.n,
   );
 
+/** At `at`, `name` leaves (or comes back) on the platform and WeChat pushes the event. */
+async function followChange(name: string, at: string, event: 'subscribe' | 'unsubscribe') {
+  setClock(at);
+  if (event === 'unsubscribe') env.fake.state.unsubscribe(who[name] as string);
+  else env.fake.state.resubscribe(who[name] as string);
+  events[`${name} ${event}`] = await push(who[name] as string, at, { Event: event, EventKey: '' });
+}
+
+/**
+ * A follower sync at `at`, recorded as run `label`: its counts match `counts`, and follower_history
+ * then holds `history` rows.
+ */
+async function followerSync(label: string, at: string, counts: Record<string, number>, history: number) {
+  const result = await sync('followers', at);
+  runs[label] = result.runId;
+  expect(result.counts).toMatchObject(counts);
+  expect(await historyCount()).toBe(history);
+}
+
 describe('scripted account history', () => {
   it('first sync: one opening period per follower; a re-sync that finds nothing new writes none', async () => {
     runs.R1 = (await sync('followers', '2026-01-05T02:00:00Z')).runId;
     expect(await historyCount()).toBe(6);
-    const again = await sync('followers', '2026-01-05T03:00:00Z');
-    runs.R2 = again.runId;
-    expect(again.counts).toMatchObject({ inserted: 0, changed: 0, unchanged: 6, markedUnsubscribed: 0 });
-    expect(await historyCount()).toBe(6);
+    const again = { inserted: 0, changed: 0, unchanged: 6, markedUnsubscribed: 0 };
+    await followerSync('R2', '2026-01-05T03:00:00Z', again, 6);
   });
 
   it('event burst on 5 January: two QR follows, an unfollow, a SCAN', async () => {
     await qrFollow('N1', '2026-01-05T12:00:00Z', 'spring', [100]);
     await qrFollow('N2', '2026-01-05T12:05:00Z', 777, []);
-    setClock('2026-01-05T12:10:00Z');
-    env.fake.state.unsubscribe(who.F1 as string);
-    events['F1 unsubscribe'] = await push(who.F1 as string, '2026-01-05T12:10:00Z', {
-      Event: 'unsubscribe',
-      EventKey: '',
-    });
+    await followChange('F1', '2026-01-05T12:10:00Z', 'unsubscribe');
     events['F2 scan'] = await push(who.F2 as string, '2026-01-05T12:15:00Z', {
       Event: 'SCAN',
       EventKey: 'spring',
@@ -143,34 +155,16 @@ describe('scripted account history', () => {
     runs.R3 = tagsRun.runId;
     // R1 and R2 (follower syncs) stored the tags already: only the rename is new.
     expect(tagsRun.counts).toEqual({ listed: 10, added: 0, renamed: 1, restored: 0, removed: 0 });
-    const r4 = await sync('followers', '2026-01-08T02:00:00Z');
-    runs.R4 = r4.runId;
     // Listed: F2, F3, F4, F6, N1, N2 (F1 and F5 are gone); F3 and F4 changed, F5 is flagged.
-    expect(r4.counts).toMatchObject({
-      inserted: 0,
-      changed: 2,
-      unchanged: 4,
-      markedUnsubscribed: 1,
-      tags: 10,
-    });
-    expect(await historyCount()).toBe(12);
+    const r4 = { inserted: 0, changed: 2, unchanged: 4, markedUnsubscribed: 1, tags: 10 };
+    await followerSync('R4', '2026-01-08T02:00:00Z', r4, 12);
     const renamed = await env.t.db.tag.findUniqueOrThrow({ where: { id: 104 } });
     expect(renamed).toMatchObject({ name: '黄金会员', lastRunId: BigInt(runs.R4 ?? 0) });
   });
 
   it('event burst on 12 January: a comeback and an early leaver', async () => {
-    setClock('2026-01-12T03:00:00Z');
-    env.fake.state.resubscribe(who.F1 as string);
-    events['F1 subscribe'] = await push(who.F1 as string, '2026-01-12T03:00:00Z', {
-      Event: 'subscribe',
-      EventKey: '',
-    });
-    setClock('2026-01-12T04:00:00Z');
-    env.fake.state.unsubscribe(who.N1 as string);
-    events['N1 unsubscribe'] = await push(who.N1 as string, '2026-01-12T04:00:00Z', {
-      Event: 'unsubscribe',
-      EventKey: '',
-    });
+    await followChange('F1', '2026-01-12T03:00:00Z', 'subscribe');
+    await followChange('N1', '2026-01-12T04:00:00Z', 'unsubscribe');
     expect(await historyCount()).toBe(14);
   });
 
@@ -180,16 +174,8 @@ describe('scripted account history', () => {
     setClock('2026-02-19T02:00:00Z');
     env.fake.state.resubscribe(who.F5 as string);
     env.fake.state.deleteTag(105);
-    const r5 = await sync('followers', '2026-02-20T02:00:00Z');
-    runs.R5 = r5.runId;
-    expect(r5.counts).toMatchObject({
-      inserted: 0,
-      changed: 2,
-      unchanged: 4,
-      markedUnsubscribed: 1,
-      tags: 9,
-    });
-    expect(await historyCount()).toBe(17);
+    const r5 = { inserted: 0, changed: 2, unchanged: 4, markedUnsubscribed: 1, tags: 9 };
+    await followerSync('R5', '2026-02-20T02:00:00Z', r5, 17);
     runs.R6 = (
       await sync('datacube', '2026-02-20T02:30:00Z', { from: '2026-01-05', to: '2026-01-12' })
     ).runId;

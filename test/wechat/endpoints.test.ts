@@ -9,7 +9,7 @@ import { InputError, UnavailableError } from '../../src/errors.ts';
 import { type FakeWeChat, startFakeWeChat } from '../../src/fake-wechat/index.ts';
 import { wechatCalls } from '../../src/metrics.ts';
 import { blacklistUsers, iterateBlacklistPages, unblacklistUsers } from '../../src/wechat/blacklist.ts';
-import { createWeChatClient, type WeChatClient } from '../../src/wechat/client.ts';
+import { createWeChatClient, type WeChatClient, type WeChatClientOptions } from '../../src/wechat/client.ts';
 import { getUserCumulate, getUserSummary, splitDateRange } from '../../src/wechat/datacube.ts';
 import { WeChatApiError, WeChatResponseError, WeChatTransportError } from '../../src/wechat/errors.ts';
 import { getApiDomainIp, shortUrl } from '../../src/wechat/platform.ts';
@@ -283,23 +283,24 @@ describe('error families', () => {
     expect((error as WeChatResponseError).message).toContain('ip_list.0');
   });
 
-  it('wrong secret (40125) and wrong appid (40013) fail at the token fetch, once, without the secret in the message', async () => {
-    const wrongSecret = pool.client(wx.url, captureLog().log, {
-      appSecret: 'wrongsecret0123456789abcdef01234',
-      keyPrefix: `${pool.prefix}-secret`,
+  /** The first call of a client with `overrides` (its own token prefix): stable_token calls made, the error. */
+  const tokenFetchOf = (suffix: string, overrides: Partial<WeChatClientOptions>) => {
+    const client = pool.client(wx.url, captureLog().log, {
+      ...overrides,
+      keyPrefix: `${pool.prefix}-${suffix}`,
     });
-    const a = await countCalls('stable_token', () => getApiDomainIp(wrongSecret));
+    return countCalls('stable_token', () => getApiDomainIp(client));
+  };
+
+  it('wrong secret (40125) and wrong appid (40013) fail at the token fetch, once, without the secret in the message', async () => {
+    const a = await tokenFetchOf('secret', { appSecret: 'wrongsecret0123456789abcdef01234' });
     expect(a.calls).toBe(1);
     expect((a.error as WeChatApiError).errcode).toBe(40125);
     expect((a.error as WeChatApiError).endpoint).toBe('/cgi-bin/stable_token');
     expect((a.error as Error).message).not.toContain('wrongsecret');
     expect((a.error as Error).message).toContain('WECHAT_APP_SECRET');
 
-    const wrongApp = pool.client(wx.url, captureLog().log, {
-      appId: 'wx9999999999999999',
-      keyPrefix: `${pool.prefix}-appid`,
-    });
-    const b = await countCalls('stable_token', () => getApiDomainIp(wrongApp));
+    const b = await tokenFetchOf('appid', { appId: 'wx9999999999999999' });
     expect(b.calls).toBe(1);
     expect((b.error as WeChatApiError).errcode).toBe(40013);
     expect((b.error as WeChatApiError).retryable).toBe(false);

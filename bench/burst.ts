@@ -18,20 +18,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { type CallsSnapshot, type FakeEndpoint, FakeState, Pusher } from '../src/fake-wechat/index.ts';
-import {
-  BENCH_ADMIN_TOKEN,
-  BENCH_WECHAT,
-  benchDatabase,
-  dropRedisKeys,
-  fmt,
-  freePort,
-  median,
-  percentile,
-  startBenchRedis,
-  startNode,
-  stop,
-  waitForHttp,
-} from './support.ts';
+import { fmt, median, percentile } from './figures.ts';
+import { BENCH_ADMIN_TOKEN, BENCH_WECHAT, benchDatabase, benchRedis, startFakeProcess } from './services.ts';
+import { freePort, startNode, stop, waitForHttp } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +30,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     /** Give up on events not stored this many seconds after the last push. */
     timeout: { type: 'string', default: '120' },
-    /** Default: a private redis-server started for the benchmark (see startBenchRedis). */
+    /** Default: a private redis-server started for the benchmark (see benchRedis). */
     'redis-url': { type: 'string' },
     'admin-url': {
       type: 'string',
@@ -59,8 +48,8 @@ for (const [name, n] of Object.entries({ events, rate, runs, timeout: timeoutS }
 }
 if (!Number.isInteger(latency) || latency < 0) throw new Error('--latency must be an integer >= 0');
 
-const privateRedis = values['redis-url'] ? undefined : await startBenchRedis();
-const redisUrl = values['redis-url'] ?? privateRedis!.url;
+const redis = await benchRedis(values['redis-url']);
+const redisUrl = redis.url;
 
 /** WeChat: no answer within 5 s means a retry of the identical request, 3 retries in all. */
 const PUSH_TIMEOUT_MS = 5000;
@@ -184,38 +173,25 @@ async function workerMetrics(url: string): Promise<WorkerMetrics> {
 async function oneRun(run: number): Promise<RunResult> {
   const db = await benchDatabase(values['admin-url'], `wxsync_bench_burst_${process.pid}_${run}`);
   const prefix = `bench-burst-${process.pid}-${run}`;
-  const [fakePort, serverPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const { url: fakeUrl, child: fake } = await startFakeProcess(0, latency).catch(async (error: unknown) => {
+    await db.drop();
+    throw error;
+  });
+  const [serverPort, metricsPort] = [await freePort(), await freePort()];
   const env = {
     ...BENCH_WECHAT,
     DATABASE_URL: db.url,
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: prefix,
-    WECHAT_API_BASE: `http://127.0.0.1:${fakePort}`,
+    WECHAT_API_BASE: fakeUrl,
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
     SCHEDULER_ENABLED: 'false',
     ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
   };
-  const fake = startNode(
-    [
-      'src/cli.ts',
-      'fake-wechat',
-      '--port',
-      String(fakePort),
-      '--followers',
-      '0',
-      '--blacklist',
-      '0',
-      '--latency',
-      String(latency),
-    ],
-    env,
-  );
   const server = startNode(['src/cli.ts', 'serve'], { ...env, PORT: String(serverPort) });
   const worker = startNode(['src/cli.ts', 'worker'], { ...env, WORKER_METRICS_PORT: String(metricsPort) });
-  const fakeUrl = `http://127.0.0.1:${fakePort}`;
   try {
-    await waitForHttp(`${fakeUrl}/__fake/state`, fake);
     await waitForHttp(`http://127.0.0.1:${serverPort}/healthz`, server);
     await waitForHttp(`http://127.0.0.1:${metricsPort}/healthz`, worker);
 
@@ -331,7 +307,7 @@ async function oneRun(run: number): Promise<RunResult> {
   } finally {
     await Promise.all([stop(worker), stop(server), stop(fake)]);
     await db.drop();
-    await dropRedisKeys(redisUrl, prefix);
+    await redis.dropKeys(prefix);
   }
 }
 
@@ -351,7 +327,7 @@ for (let run = 0; run < runs; run++) {
   console.error(`  stored by second: ${r.timeline.map((n) => fmt(n)).join(' ')}`);
 }
 
-await privateRedis?.stop();
+await redis.stop();
 const med = (pick: (r: RunResult) => number) => median(results.map(pick));
 const sec = (pick: (r: RunResult) => number) => `${fmt(med(pick) / 1000, 2)} s`;
 const profileCalls = med((r) => r.profileCalls);

@@ -16,25 +16,16 @@ import { Redis } from 'ioredis';
 import { dedupeKey } from '../src/events/message.ts';
 import { queuedPushes } from '../src/events/queued.ts';
 import { FakeState, Pusher } from '../src/fake-wechat/index.ts';
-import {
-  BENCH_WECHAT,
-  dropRedisKeys,
-  fmt,
-  freePort,
-  median,
-  runNode,
-  startBenchRedis,
-  startNode,
-  stop,
-  waitForHttp,
-} from './support.ts';
+import { fmt, median } from './figures.ts';
+import { BENCH_WECHAT, benchRedis } from './services.ts';
+import { freePort, runNode, startNode, stop, waitForHttp } from './support.ts';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '32' },
     runs: { type: 'string', default: '3' },
-    /** Default: a private redis-server started for the benchmark (see startBenchRedis). */
+    /** Default: a private redis-server started for the benchmark (see benchRedis). */
     'redis-url': { type: 'string' },
     /** Write a V8 CPU profile of each `wxsync serve` run into this directory (bench/cpu-profile-summary.ts reads it). */
     'cpu-prof': { type: 'string' },
@@ -44,8 +35,8 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const runs = Number(values.runs);
-const privateRedis = values['redis-url'] ? undefined : await startBenchRedis();
-const redisUrl = values['redis-url'] ?? privateRedis!.url;
+const redis = await benchRedis(values['redis-url']);
+const redisUrl = redis.url;
 /** Enough distinct events that even 20,000 req/s never runs out within the duration. */
 const EVENTS_PER_RUN = Math.max(50_000, seconds * 20_000);
 
@@ -99,7 +90,7 @@ async function ceilingRun(file: string, withRedis: boolean): Promise<LoadResult>
     return await load(file, `http://127.0.0.1:${port}`);
   } finally {
     await stop(bare);
-    if (withRedis) await dropRedisKeys(redisUrl, prefix);
+    if (withRedis) await redis.dropKeys(prefix);
   }
 }
 
@@ -144,7 +135,7 @@ async function serverRun(mode: 'plain' | 'safe', file: string): Promise<ServerRu
   } finally {
     await stop(server);
     await queue.obliterate({ force: true });
-    await dropRedisKeys(redisUrl, prefix);
+    await redis.dropKeys(prefix);
     await queue.close();
     connection.disconnect();
   }
@@ -188,7 +179,7 @@ for (let run = 0; run < runs; run++) {
     console.error(table.at(-1));
   }
 }
-await privateRedis?.stop();
+await redis.stop();
 for (const [mode, results] of Object.entries(byMode)) {
   const perSecond = median(results.map((r) => r.perSecond));
   // Every push answered 2xx must be queued (lost), and no push queued twice (doubled). Requests in

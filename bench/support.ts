@@ -1,10 +1,10 @@
-/** Shared plumbing of the benchmarks: child processes, readiness, medians, report lines. */
+/**
+ * Child processes of the benchmarks: free ports, starting and stopping node scripts, readiness, and
+ * a private redis-server.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-import { migrateDeploy } from '../src/db/migrate.ts';
 
 export const TSX = ['--import', 'tsx'];
 
@@ -17,12 +17,6 @@ export async function freePort(): Promise<number> {
   server.close();
   await once(server, 'close');
   return port;
-}
-
-export function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** Starts `node [nodeArgs] --import tsx <args>`; its output is kept for the error message if it dies. */
@@ -74,81 +68,6 @@ export async function stop(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   await once(child, 'exit');
   clearTimeout(timer);
-}
-
-export const fmt = (n: number, digits = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-
-/**
- * Made-up credentials for the benchmarks (bench/ has its own, never test/'s): the real account's
- * values never appear in the repository.
- */
-export const BENCH_WECHAT = {
-  WECHAT_APP_ID: 'wx0123456789abcdef',
-  WECHAT_APP_SECRET: 'benchsecret0123456789abcdef01234',
-  WECHAT_TOKEN: 'benchtoken123',
-  WECHAT_ENCODING_AES_KEY: 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG',
-} as const;
-/** Made-up bearer token for the /metrics of processes a benchmark starts. */
-export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789';
-
-/** The nearest-rank percentile `p` (0..100) of `values` (NaN for none). */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-export interface BenchDatabase {
-  url: string;
-  query<Row extends pg.QueryResultRow>(text: string): Promise<Row[]>;
-  /** The `n` column of the first row of `text`, as a number. */
-  count(text: string): Promise<number>;
-  drop(): Promise<void>;
-}
-
-/** A freshly created and migrated database `name` next to `adminUrl` (dropped first if it exists). */
-export async function benchDatabase(adminUrl: string, name: string): Promise<BenchDatabase> {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const admin = async (text: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${name}`);
-  await migrateDeploy(url.toString(), { quiet: true });
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
-  const query = async <Row extends pg.QueryResultRow>(text: string) => (await pool.query<Row>(text)).rows;
-  return {
-    url: url.toString(),
-    query,
-    count: async (text) => Number((await query<{ n: string }>(text))[0]?.n ?? 0),
-    async drop() {
-      await pool.end();
-      await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
-}
-
-/** Deletes every key under `<prefix>:` (queues and claims of a benchmark run). */
-export async function dropRedisKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /**

@@ -8,13 +8,9 @@
  */
 import type pg from 'pg';
 import { migrateDeploy } from '../src/db/migrate.ts';
-import { BENCH_WECHAT, fmt, freePort, median, runNode, startNode, stop, waitForHttp } from './support.ts';
-
-interface ChildResult {
-  wallMs: number;
-  peakRssMb: number;
-  counts: Record<string, number>;
-}
+import { fmt, median } from './figures.ts';
+import { runSyncChild, type SyncChildResult, startFakeProcess } from './services.ts';
+import { stop } from './support.ts';
 
 export interface ListingOptions {
   followers: string;
@@ -31,35 +27,9 @@ export interface ListingOptions {
 export async function benchListing(opts: ListingOptions): Promise<void> {
   const { adminUrl, dbUrl, sql, values } = { ...opts, values: opts };
   const followers = Number(values.followers);
-  const port = await freePort();
-  const fake = startNode(
-    [
-      'src/cli.ts',
-      'fake-wechat',
-      '--port',
-      String(port),
-      '--followers',
-      String(followers),
-      '--blacklist',
-      '0',
-      '--latency',
-      values.latency,
-    ],
-    { ...BENCH_WECHAT, LOG_LEVEL: 'warn' },
-  );
-  const fakeUrl = `http://127.0.0.1:${port}`;
-  const syncChild = async (mode: 'full' | 'listing', database: string, prefix: string) => {
-    const out = await runNode(['bench/sync-child.ts', mode], {
-      ...BENCH_WECHAT,
-      DATABASE_URL: dbUrl(database),
-      WECHAT_API_BASE: fakeUrl,
-      QUEUE_PREFIX: prefix,
-      WECHAT_RATE_LIMIT_PER_S: '100000',
-      ...(values.concurrency ? { SYNC_BATCH_CONCURRENCY: values.concurrency } : {}),
-      LOG_LEVEL: 'warn',
-    });
-    return JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult;
-  };
+  const { url: fakeUrl, child: fake } = await startFakeProcess(followers, values.latency);
+  const syncChild = (mode: 'full' | 'listing', database: string, prefix: string) =>
+    runSyncChild(mode, { databaseUrl: dbUrl(database), fakeUrl, prefix, concurrency: values.concurrency });
   const fakeApi = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${fakeUrl}/__fake${path}`, {
       method,
@@ -73,9 +43,9 @@ export async function benchListing(opts: ListingOptions): Promise<void> {
 
   const name = `wxsync_bench_${process.pid}_listing`;
   const prefix = `bench-sync-${process.pid}-listing`;
-  const results: (ChildResult & { userGet: number; batchget: number; added: number; left: number })[] = [];
+  const results: (SyncChildResult & { userGet: number; batchget: number; added: number; left: number })[] =
+    [];
   try {
-    await waitForHttp(`${fakeUrl}/__fake/state`, fake);
     // WeChat's published user/get limit is 500 a day: the seeding sync and the runs stay far below
     // it, but a long benchmark session could reach it. Lift it so a rerun never pauses on it.
     await fakeApi('PUT', '/quotas', { limits: { '/cgi-bin/user/get': 1_000_000 } });

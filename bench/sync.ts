@@ -22,7 +22,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { migrateDeploy } from '../src/db/migrate.ts';
-import { BENCH_WECHAT, fmt, freePort, median, runNode, startNode, stop, waitForHttp } from './support.ts';
+import { fmt, median } from './figures.ts';
+import { runSyncChild, type SyncChildResult, startFakeProcess } from './services.ts';
+import { stop } from './support.ts';
 
 const { values } = parseArgs({
   options: {
@@ -66,12 +68,6 @@ function copyCeilingMs(url: string, dir: string): number {
   return performance.now() - started;
 }
 
-interface ChildResult {
-  wallMs: number;
-  peakRssMb: number;
-  counts: Record<string, number>;
-}
-
 if (values.mode === 'listing') {
   const { benchListing } = await import('./sync-listing.ts');
   await benchListing({ ...values, adminUrl, dbUrl, sql });
@@ -89,30 +85,14 @@ const count = async (url: string, table: string) =>
   Number((await sql(url, `SELECT count(*) AS n FROM ${table}`)).rows[0].n);
 
 const followers = Number(values.followers);
-const port = await freePort();
-const fake = startNode(
-  [
-    'src/cli.ts',
-    'fake-wechat',
-    '--port',
-    String(port),
-    '--followers',
-    String(followers),
-    '--blacklist',
-    '0',
-    '--latency',
-    values.latency,
-  ],
-  { ...BENCH_WECHAT, LOG_LEVEL: 'warn' },
-);
+const { url: fakeUrl, child: fake } = await startFakeProcess(followers, values.latency);
 const dir = mkdtempSync(join(tmpdir(), 'wxsync-bench-sync-'));
-const results: Record<Mode, (ChildResult & { copyMs: number })[]> = { on: [], off: [] };
+const results: Record<Mode, (SyncChildResult & { copyMs: number })[]> = { on: [], off: [] };
 const resync: { wallMs: number; historyRows: number }[] = [];
 let historyRowsAfterSync = 0;
 try {
-  await waitForHttp(`http://127.0.0.1:${port}/__fake/state`, fake);
   // The fake counts tags over every follower on the first tags/get (then caches): pay it before timing.
-  await (await fetch(`http://127.0.0.1:${port}/__fake/tags`)).arrayBuffer();
+  await (await fetch(`${fakeUrl}/__fake/tags`)).arrayBuffer();
   for (let run = 0; run < Number(values.runs); run++) {
     const order = run % 2 === 0 ? modes : [...modes].reverse();
     for (const mode of order) {
@@ -122,19 +102,13 @@ try {
       try {
         await migrateDeploy(dbUrl(name), { quiet: true });
         if (mode === 'off') await sql(dbUrl(name), 'ALTER TABLE followers DISABLE TRIGGER USER');
-        const childEnv = {
-          ...BENCH_WECHAT,
-          DATABASE_URL: dbUrl(name),
-          WECHAT_API_BASE: `http://127.0.0.1:${port}`,
-          QUEUE_PREFIX: `bench-sync-${process.pid}-${run}-${mode}`,
-          WECHAT_RATE_LIMIT_PER_S: '100000',
-          ...(values.concurrency ? { SYNC_BATCH_CONCURRENCY: values.concurrency } : {}),
-          LOG_LEVEL: 'warn',
-        };
-        const syncOnce = async () =>
-          JSON.parse(
-            (await runNode(['bench/sync-child.ts'], childEnv)).trim().split('\n').at(-1)!,
-          ) as ChildResult;
+        const syncOnce = () =>
+          runSyncChild('full', {
+            databaseUrl: dbUrl(name),
+            fakeUrl,
+            prefix: `bench-sync-${process.pid}-${run}-${mode}`,
+            concurrency: values.concurrency,
+          });
         const child = await syncOnce();
         const stored = await count(dbUrl(name), 'followers');
         if (stored < followers) throw new Error(`only ${stored} of ${followers} followers stored`);

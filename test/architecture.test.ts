@@ -105,7 +105,7 @@ describe('tests and benchmarks', () => {
     sourceFiles('bench').map((f) => [f, importsOf(f, readFileSync(join(ROOT, f), 'utf8'))]),
   );
 
-  it('bench/ never imports test/ (its helpers are its own, in bench/support.ts)', () => {
+  it('bench/ never imports test/ (its helpers are its own: bench/support.ts, services.ts, figures.ts)', () => {
     expect(benchGraph.size).toBeGreaterThan(3);
     const upward = [...benchGraph].flatMap(([from, tos]) =>
       tos.filter((to) => to.startsWith('test/')).map((to) => `${from} -> ${to}`),

@@ -217,25 +217,36 @@ describe('scripted account history', () => {
         writer(r.opened_by, r.opened_by_run_id, r.opened_by_event_id),
         writer(r.closed_by, r.closed_by_run_id, r.closed_by_event_id) ?? null,
       ])
-      .sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])));
+      .sort((a, b) => String(a[0]).localeCompare(String(b[0])) || String(a[1]).localeCompare(String(b[1])))
+      // One line per period: follower | valid_from..valid_to | state | remark | tags | opened by..closed by.
+      .map(([who, from, to, subscribe, remark, tags, opened, closed]) =>
+        [
+          who,
+          `${from}..${to ?? ''}`,
+          subscribe ? 'subscribed' : 'unsubscribed',
+          `remark=${remark}`,
+          `tags=${tags}`,
+          `${opened}..${closed ?? ''}`,
+        ].join(' | '),
+      );
     expect(got).toEqual([
-      ['F1', '2026-01-05T02:00', '2026-01-05T12:10', true, '', '2', 'R1', 'F1 unsubscribe'],
-      ['F1', '2026-01-05T12:10', '2026-01-12T03:00', false, '', '2', 'F1 unsubscribe', 'F1 subscribe'],
-      ['F1', '2026-01-12T03:00', null, true, '', '2', 'F1 subscribe', null],
-      ['F2', '2026-01-05T02:00', null, true, '', '2,100', 'R1', null],
-      ['F3', '2026-01-05T02:00', '2026-01-08T02:00', true, '', '', 'R1', 'R4'],
-      ['F3', '2026-01-08T02:00', null, true, 'VIP客户', '', 'R4', null],
-      ['F4', '2026-01-05T02:00', '2026-01-08T02:00', true, '', '', 'R1', 'R4'],
-      ['F4', '2026-01-08T02:00', '2026-02-20T02:00', true, '', '2,105', 'R4', 'R5'],
-      ['F4', '2026-02-20T02:00', null, true, '', '2', 'R5', null],
-      ['F5', '2026-01-05T02:00', '2026-01-08T02:00', true, '', '101', 'R1', 'R4'],
-      ['F5', '2026-01-08T02:00', '2026-02-20T02:00', false, '', '101', 'R4', 'R5'],
-      ['F5', '2026-02-20T02:00', null, true, '', '101', 'R5', null],
-      ['F6', '2026-01-05T02:00', null, true, '', '', 'R1', null],
-      ['N1', '2026-01-05T12:00', '2026-01-12T04:00', true, '', '100', 'N1 subscribe', 'N1 unsubscribe'],
-      ['N1', '2026-01-12T04:00', null, false, '', '100', 'N1 unsubscribe', null],
-      ['N2', '2026-01-05T12:05', '2026-02-20T02:00', true, '', '', 'N2 subscribe', 'R5'],
-      ['N2', '2026-02-20T02:00', null, false, '', '', 'R5', null],
+      'F1 | 2026-01-05T02:00..2026-01-05T12:10 | subscribed | remark= | tags=2 | R1..F1 unsubscribe',
+      'F1 | 2026-01-05T12:10..2026-01-12T03:00 | unsubscribed | remark= | tags=2 | F1 unsubscribe..F1 subscribe',
+      'F1 | 2026-01-12T03:00.. | subscribed | remark= | tags=2 | F1 subscribe..',
+      'F2 | 2026-01-05T02:00.. | subscribed | remark= | tags=2,100 | R1..',
+      'F3 | 2026-01-05T02:00..2026-01-08T02:00 | subscribed | remark= | tags= | R1..R4',
+      'F3 | 2026-01-08T02:00.. | subscribed | remark=VIP客户 | tags= | R4..',
+      'F4 | 2026-01-05T02:00..2026-01-08T02:00 | subscribed | remark= | tags= | R1..R4',
+      'F4 | 2026-01-08T02:00..2026-02-20T02:00 | subscribed | remark= | tags=2,105 | R4..R5',
+      'F4 | 2026-02-20T02:00.. | subscribed | remark= | tags=2 | R5..',
+      'F5 | 2026-01-05T02:00..2026-01-08T02:00 | subscribed | remark= | tags=101 | R1..R4',
+      'F5 | 2026-01-08T02:00..2026-02-20T02:00 | unsubscribed | remark= | tags=101 | R4..R5',
+      'F5 | 2026-02-20T02:00.. | subscribed | remark= | tags=101 | R5..',
+      'F6 | 2026-01-05T02:00.. | subscribed | remark= | tags= | R1..',
+      'N1 | 2026-01-05T12:00..2026-01-12T04:00 | subscribed | remark= | tags=100 | N1 subscribe..N1 unsubscribe',
+      'N1 | 2026-01-12T04:00.. | unsubscribed | remark= | tags=100 | N1 unsubscribe..',
+      'N2 | 2026-01-05T12:05..2026-02-20T02:00 | subscribed | remark= | tags= | N2 subscribe..R5',
+      'N2 | 2026-02-20T02:00.. | unsubscribed | remark= | tags= | R5..',
     ]);
   });
 

@@ -82,19 +82,22 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
+/** One statement on its own connection to `url` (admin statements: CREATE / DROP DATABASE). */
+export async function sql(url: string, text: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A freshly created and migrated database `name` next to `adminUrl` (dropped first if it exists). */
 export async function benchDatabase(adminUrl: string, name: string): Promise<BenchDatabase> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const admin = async (text: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(text);
-    } finally {
-      await client.end();
-    }
-  };
+  const admin = (text: string) => sql(adminUrl, text);
   await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin(`CREATE DATABASE ${name}`);
   await migrateDeploy(url.toString(), { quiet: true });

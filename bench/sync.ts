@@ -20,10 +20,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { migrateDeploy } from '../src/db/migrate.ts';
 import { fmt, median } from './figures.ts';
-import { runSyncChild, type SyncChildResult, startFakeProcess } from './services.ts';
+import { runSyncChild, type SyncChildResult, sql, startFakeProcess } from './services.ts';
 import { stop } from './support.ts';
 
 const { values } = parseArgs({
@@ -47,15 +46,6 @@ const dbUrl = (name: string) => {
   url.pathname = `/${name}`;
   return url.toString();
 };
-async function sql(url: string, text: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
 
 /** COPY the synced rows out, then time COPY into an identical table: the database's own speed. */
 function copyCeilingMs(url: string, dir: string): number {

@@ -20,7 +20,7 @@ import { type SyncTestEnv, syncTestEnv } from './sync-env.ts';
 export const HEAVY = process.env.WXSYNC_HEAVY_TESTS === '1';
 
 /** The URL `wxsync serve` logged once listening (LOG_LEVEL info, JSON lines). */
-export function listeningUrl(lines: string[]): string | undefined {
+function listeningUrl(lines: string[]): string | undefined {
   for (const line of lines) {
     if (!line.includes('wxsync server listening')) continue;
     try {
@@ -33,7 +33,7 @@ export function listeningUrl(lines: string[]): string | undefined {
 }
 
 /** A producer on the test's Redis for the queues under `prefix`; `close` obliterates them. */
-export function openTestQueues(redisUrl: string, prefix: string) {
+function openTestQueues(redisUrl: string, prefix: string) {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
   redis.on('error', () => undefined);
   const events = new Queue(QUEUE_NAMES.events, { connection: redis, prefix });

@@ -15,6 +15,7 @@ import { getRun, listRuns } from '../../src/db/sync-runs.ts';
 import { openQueue, QUEUE_NAMES } from '../../src/queues.ts';
 import { enqueueSync, followSyncJob } from '../../src/sync/queue.ts';
 import { QuotaShortError, SyncPausedError } from '../../src/sync/quota.ts';
+import type { SyncJobName } from '../../src/sync/registry.ts';
 import { clearAllQuota } from '../../src/wechat/quota.ts';
 import { mirrorOf, sorted } from '../support/mirror.ts';
 import { perFile } from '../support/per-file.ts';
@@ -48,6 +49,17 @@ const resetQuotas = async () => {
   env.fake.state.quotas.setUsed(Object.fromEntries(paths.map((p) => [p, 0])));
 };
 
+/** A run of `job` (inline) triggered by this test with `payload`. */
+const syncRun = (job: SyncJobName, payload: Record<string, unknown>) =>
+  runSyncJob(SYNC_JOBS[job], { trigger: 'test', ...payload }, env.deps);
+
+/** A run of `job` that must pause on a 45009 (SyncPausedError); its sync_runs row. */
+async function pausedRun(job: SyncJobName, payload: Record<string, unknown>) {
+  const error = await syncRun(job, payload).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(SyncPausedError);
+  return getRun(env.t.db, (error as SyncPausedError).runId);
+}
+
 /** The resume time a 45009 now leads to: 00:05 Beijing after the next midnight. */
 const expectedResume = () => new Date(nextQuotaReset(new Date()).getTime() + 5 * 60_000);
 
@@ -62,9 +74,7 @@ describe('planning a follower run against the remaining quota', () => {
   it('does not start a run that would not fit; records it as skipped with the numbers', async () => {
     leave(BATCHGET, 50);
     const before = env.fake.calls.count('user/info/batchget');
-    const error = await runSyncJob(SYNC_JOBS.followers, { trigger: 'test', mode: 'full' }, env.deps).catch(
-      (e: unknown) => e,
-    );
+    const error = await syncRun('followers', { mode: 'full' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QuotaShortError);
     expect(env.fake.calls.count('user/info/batchget')).toBe(before);
     expect(await env.t.db.follower.count()).toBe(0);
@@ -97,13 +107,7 @@ describe('45009 mid-run pauses, never wastes', () => {
     leave(BATCHGET, 40);
     const before = env.fake.calls.count('user/info/batchget');
     // --force: the plan (100 calls, 40 left) would not start it.
-    const error = await runSyncJob(
-      SYNC_JOBS.followers,
-      { trigger: 'test', mode: 'full', force: true },
-      env.deps,
-    ).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(SyncPausedError);
-    const paused = await getRun(env.t.db, (error as SyncPausedError).runId);
+    const paused = await pausedRun('followers', { mode: 'full', force: true });
     expect(paused?.status).toBe('paused');
     expect(paused?.error).toMatch(/\/cgi-bin\/user\/info\/batchget/);
     expect(paused?.error).toMatch(/errcode 45009 \(reach max api daily quota limit rid: [\w-]+\)/);
@@ -118,7 +122,7 @@ describe('45009 mid-run pauses, never wastes', () => {
     // POST /cgi-bin/clear_quota, as an operator would.
     await clearAllQuota(env.wechat);
     expect(env.fake.state.quotas.figures(BATCHGET)?.used).toBe(0);
-    const resumed = await runSyncJob(SYNC_JOBS.followers, { trigger: 'test', mode: 'full' }, env.deps);
+    const resumed = await syncRun('followers', { mode: 'full' });
     expect(resumed).toMatchObject({ runId: paused?.id, resumed: true, attempts: 2 });
     expect(resumed.counts).toMatchObject({ skippedOnResume: 4_000, batchgetCalls: 100, inserted: FOLLOWERS });
     expect(env.fake.calls.count('user/info/batchget') - before).toBeLessThanOrEqual(101);
@@ -181,7 +185,7 @@ describe('45009 mid-run pauses, never wastes', () => {
     await queue.close();
     // Finish it so later tests start clean.
     await resetQuotas();
-    const finished = await runSyncJob(SYNC_JOBS.followers, { trigger: 'test', mode: 'full' }, env.deps);
+    const finished = await syncRun('followers', { mode: 'full' });
     expect(finished).toMatchObject({ runId: run?.id, resumed: true });
   });
 
@@ -189,16 +193,12 @@ describe('45009 mid-run pauses, never wastes', () => {
     const to = beijingYesterday(new Date());
     const from = addDays(to, -29);
     leave('/datacube/getusersummary', 2);
-    const error = await runSyncJob(SYNC_JOBS.datacube, { trigger: 'test', from, to }, env.deps).catch(
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(SyncPausedError);
-    const paused = await getRun(env.t.db, (error as SyncPausedError).runId);
+    const paused = await pausedRun('datacube', { from, to });
     expect(paused).toMatchObject({ status: 'paused', checkpoint: { windowsDone: 2 } });
     expect(paused?.error).toMatch(/\/datacube\/getusersummary.*45009/);
     const summaryCalls = env.fake.calls.count('getusersummary');
     await resetQuotas();
-    const resumed = await runSyncJob(SYNC_JOBS.datacube, { trigger: 'test', from, to }, env.deps);
+    const resumed = await syncRun('datacube', { from, to });
     expect(resumed).toMatchObject({ runId: paused?.id, resumed: true, counts: { windowsDone: 5 } });
     // Windows 3..5 only.
     expect(env.fake.calls.count('getusersummary') - summaryCalls).toBe(3);
@@ -212,14 +212,10 @@ describe('45009 mid-run pauses, never wastes', () => {
     const from = addDays(to, -6);
     leave('/publisher/stat', 1);
     const cpsBefore = env.fake.calls.count('publisher_cps_general');
-    const error = await runSyncJob(SYNC_JOBS.publisher, { trigger: 'test', from, to }, env.deps).catch(
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(SyncPausedError);
-    const paused = await getRun(env.t.db, (error as SyncPausedError).runId);
+    const paused = await pausedRun('publisher', { from, to });
     expect(paused).toMatchObject({ status: 'paused', checkpoint: { cpsDone: true } });
     await resetQuotas();
-    const resumed = await runSyncJob(SYNC_JOBS.publisher, { trigger: 'test', from, to }, env.deps);
+    const resumed = await syncRun('publisher', { from, to });
     expect(resumed).toMatchObject({ runId: paused?.id, resumed: true });
     expect(resumed.counts.cpsDays).toBe(7);
     expect(env.fake.calls.count('publisher_cps_general') - cpsBefore).toBe(1);

@@ -15,7 +15,11 @@ const runtime = openSyncRuntime(config, createLogger('warn', { pretty: false }))
 try {
   const started = performance.now();
   const mode = process.argv[2] === 'listing' ? 'listing' : 'full';
-  const result = await runSyncJob(findSyncJob('followers')!, { trigger: 'cli', mode, force: true }, runtime.deps);
+  const result = await runSyncJob(
+    findSyncJob('followers')!,
+    { trigger: 'cli', mode, force: true },
+    runtime.deps,
+  );
   const wallMs = performance.now() - started;
   console.log(
     JSON.stringify({ wallMs, counts: result.counts, peakRssMb: process.resourceUsage().maxRSS / 1024 }),

@@ -8,6 +8,8 @@
  * for the engine to split on while PostgreSQL still reads the same function text.
  */
 
+import { createHash } from 'node:crypto';
+
 /** A `$$ ... $$` body as an E'' literal PostgreSQL reads back to the same text, without a literal `;`. */
 export function escapeBody(body: string): string {
   return `E'${body.replaceAll('\\', '\\\\').replaceAll("'", "''").replaceAll(';', '\\073')}'`;
@@ -65,22 +67,32 @@ export function derivedStatements(sql: string): string[] {
 const code = (statement: string) => statement.replace(/^\s*--.*$/gm, '').trim();
 
 /**
- * What a migration must apply of derived.sql, given the derived.sql the last migration applied:
- * nothing when nothing changed; only the new statements when the change only adds some (a new
- * view, its comments: creating them touches nothing that exists); the whole file, dropped and
- * re-created, as soon as an existing statement changed or went away.
+ * One digest per statement of `sql` (comments left out: rewording one changes nothing applied).
+ * prisma/migrations/derived.applied.json keeps those of the derived.sql the last migration applied:
+ * what changed since is known without a second copy of the file.
+ */
+export function statementDigests(sql: string): string[] {
+  return derivedStatements(sql).map((s) => createHash('sha256').update(code(s)).digest('hex').slice(0, 16));
+}
+
+/**
+ * What a migration must apply of derived.sql, given the statement digests of the derived.sql the
+ * last migration applied: nothing when no statement changed; only the new statements when the
+ * change only adds some (a new view, its comments: creating them touches nothing that exists); the
+ * whole file, dropped and re-created, as soon as an applied statement changed or went away.
  */
 export type DerivedChange =
   | { kind: 'unchanged' }
   | { kind: 'added'; statements: string[] }
   | { kind: 'changed' };
 
-export function derivedChange(previous: string, current: string): DerivedChange {
-  const before = new Set(derivedStatements(previous).map(code));
-  const now = derivedStatements(current);
-  const nowCode = new Set(now.map(code));
-  if ([...before].some((s) => !nowCode.has(s))) return { kind: 'changed' };
-  const added = now.filter((s) => !before.has(code(s)));
+export function derivedChange(applied: readonly string[], current: string): DerivedChange {
+  const statements = derivedStatements(current);
+  const digests = statementDigests(current);
+  const now = new Set(digests);
+  if (applied.some((d) => !now.has(d))) return { kind: 'changed' };
+  const before = new Set(applied);
+  const added = statements.filter((_, i) => !before.has(digests[i] as string));
   return added.length === 0 ? { kind: 'unchanged' } : { kind: 'added', statements: added };
 }
 

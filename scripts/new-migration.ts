@@ -3,7 +3,8 @@
  * with the JS schema engine, see README): diff the schema of the last migration (kept as
  * prisma/migrations/schema.snapshot.prisma) against prisma/schema.prisma, then re-apply the
  * column comments and what changed in prisma/derived.sql (views, functions, triggers, reference
- * data) since the last migration (kept as prisma/migrations/derived.snapshot.sql; see derived-sql.ts).
+ * data) since the last migration (prisma/migrations/derived.applied.json: the digests of the
+ * statements it applied; see derived-sql.ts).
  *
  * derived.sql is carried whole (its views dropped first, re-created last) when one of its
  * statements changed or the schema diff changes existing columns (a view may read them); when it
@@ -13,7 +14,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { assertSplittable, derivedChange, derivedDrops, withoutDollarQuotes } from './derived-sql.ts';
+import {
+  assertSplittable,
+  derivedChange,
+  derivedDrops,
+  statementDigests,
+  withoutDollarQuotes,
+} from './derived-sql.ts';
 import { docCommentsSql } from './prisma-doc-comments.ts';
 
 const name = process.argv[2];
@@ -22,7 +29,7 @@ if (!name || !/^[a-z0-9_]+$/.test(name)) {
   process.exit(2);
 }
 const snapshot = 'prisma/migrations/schema.snapshot.prisma';
-const derivedSnapshot = 'prisma/migrations/derived.snapshot.sql';
+const derivedApplied = 'prisma/migrations/derived.applied.json';
 const from = existsSync(snapshot) ? ['--from-schema-datamodel', snapshot] : ['--from-empty'];
 const diff = execFileSync(
   'npx',
@@ -32,8 +39,8 @@ const diff = execFileSync(
 ).trim();
 const derived = readFileSync('prisma/derived.sql', 'utf8');
 const touchesExisting = /\b(ALTER COLUMN|DROP COLUMN|RENAME|DROP TABLE|DROP TYPE)\b/i.test(diff);
-const change = existsSync(derivedSnapshot)
-  ? derivedChange(readFileSync(derivedSnapshot, 'utf8'), derived)
+const change = existsSync(derivedApplied)
+  ? derivedChange(JSON.parse(readFileSync(derivedApplied, 'utf8')).statements, derived)
   : ({ kind: 'changed' } as const);
 const whole = touchesExisting || change.kind === 'changed';
 // Comments survive a migration that changes no existing column: only the new or reworded ones are needed.
@@ -66,5 +73,5 @@ const dir = `prisma/migrations/${stamp}_${name}`;
 mkdirSync(dir, { recursive: true });
 writeFileSync(`${dir}/migration.sql`, assertSplittable([...sections, ''].join('\n\n')));
 copyFileSync('prisma/schema.prisma', snapshot);
-copyFileSync('prisma/derived.sql', derivedSnapshot);
+writeFileSync(derivedApplied, `${JSON.stringify({ statements: statementDigests(derived) }, null, 2)}\n`);
 console.log(`wrote ${dir}/migration.sql (derived.sql: ${whole ? 'whole' : change.kind})`);

@@ -59,8 +59,12 @@ const sections = whole
     ]
   : [
       diff,
-      '-- Column and table comments new or reworded in the /// docs of schema.prisma.',
-      newComments.join('\n'),
+      ...(newComments.length > 0
+        ? [
+            '-- Column and table comments new or reworded in the /// docs of schema.prisma.',
+            newComments.join('\n'),
+          ]
+        : []),
       ...(change.kind === 'added'
         ? [
             '-- What prisma/derived.sql gained since the last migration.',

@@ -91,6 +91,17 @@ async function jsonBody(
   }
 }
 
+/** A JSON-body route: the body read as WeChat reads it (jsonBody), then `handle` with its fields. */
+function withJson(
+  handle: (c: Context<Env>, body: Record<string, unknown>) => Promise<Response> | Response,
+): Handler {
+  return async (c) => {
+    const body = await jsonBody(c);
+    if (!body.ok) return body.response;
+    return handle(c, (body.value ?? {}) as Record<string, unknown>);
+  };
+}
+
 function dropConnection(c: Context<Env>): Response {
   const socket = c.env?.incoming?.socket;
   if (socket) {
@@ -195,10 +206,7 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
     '/cgi-bin/stable_token',
     wechat(
       'stable_token',
-      async (c) => {
-        const body = await jsonBody(c);
-        if (!body.ok) return body.response;
-        const raw = (body.value ?? {}) as Record<string, unknown>;
+      withJson(async (c, raw) => {
         if (raw.grant_type !== 'client_credential') return c.json(wechatError(40002));
         if (!raw.appid) return c.json(wechatError(41002));
         if (raw.appid !== state.options.appId) return c.json(wechatError(40013));
@@ -212,54 +220,54 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
         // daily limit (45009), a guess no public source confirms or denies.
         if (forced === 'daily') return fail(c, 45009);
         return c.json(forced satisfies TokenResponse);
-      },
+      }),
       false,
     ),
   );
 
-  const cgiPathBody = async (
-    c: Context<Env>,
-  ): Promise<{ ok: true; path: string } | { ok: false; response: Response }> => {
-    const body = await jsonBody(c);
-    if (!body.ok) return body;
-    const path = (body.value as { cgi_path?: unknown })?.cgi_path;
-    if (typeof path !== 'string' || path === '') return { ok: false, response: c.json(wechatError(47001)) };
-    if (!state.quotas.knows(path)) return { ok: false, response: c.json(wechatError(76021)) };
-    return { ok: true, path };
-  };
+  /** A route on one `cgi_path` of the body: 47001 when absent, 76021 when the fake has no quota for it. */
+  const withCgiPath = (handle: (c: Context<Env>, path: string) => Response): Handler =>
+    withJson((c, body) => {
+      const path = body.cgi_path;
+      if (typeof path !== 'string' || path === '') return c.json(wechatError(47001));
+      if (!state.quotas.knows(path)) return c.json(wechatError(76021));
+      return handle(c, path);
+    });
 
   app.post(
     '/cgi-bin/openapi/quota/get',
-    wechat('quota/get', async (c) => {
-      const body = await cgiPathBody(c);
-      if (!body.ok) return body.response;
-      const answer: QuotaGetResponse = { quota: state.quotas.figures(body.path)! };
-      return c.json({ errcode: 0, errmsg: 'ok', ...answer });
-    }),
+    wechat(
+      'quota/get',
+      withCgiPath((c, path) => {
+        const answer: QuotaGetResponse = { quota: state.quotas.figures(path)! };
+        return c.json({ errcode: 0, errmsg: 'ok', ...answer });
+      }),
+    ),
   );
 
   app.post(
     '/cgi-bin/openapi/quota/clear',
-    wechat('quota/clear', async (c) => {
-      const body = await cgiPathBody(c);
-      if (!body.ok) return body.response;
-      const cleared = state.quotas.clearPath(body.path);
-      if (cleared !== true) return c.json(wechatError(cleared === 'monthly_limit' ? 48006 : 76021));
-      return c.json({ errcode: 0, errmsg: 'ok' });
-    }),
+    wechat(
+      'quota/clear',
+      withCgiPath((c, path) => {
+        const cleared = state.quotas.clearPath(path);
+        if (cleared !== true) return c.json(wechatError(cleared === 'monthly_limit' ? 48006 : 76021));
+        return c.json({ errcode: 0, errmsg: 'ok' });
+      }),
+    ),
   );
 
   app.post(
     '/cgi-bin/clear_quota',
-    wechat('clear_quota', async (c) => {
-      const body = await jsonBody(c);
-      if (!body.ok) return body.response;
-      const appid = (body.value as { appid?: unknown })?.appid;
-      if (!appid) return c.json(wechatError(41002));
-      if (appid !== state.options.appId) return c.json(wechatError(40013));
-      if (state.quotas.clearAll() !== true) return c.json(wechatError(48006));
-      return c.json({ errcode: 0, errmsg: 'ok' });
-    }),
+    wechat(
+      'clear_quota',
+      withJson((c, { appid }) => {
+        if (!appid) return c.json(wechatError(41002));
+        if (appid !== state.options.appId) return c.json(wechatError(40013));
+        if (state.quotas.clearAll() !== true) return c.json(wechatError(48006));
+        return c.json({ errcode: 0, errmsg: 'ok' });
+      }),
+    ),
   );
 
   // clear_quota/v2: appid + appsecret instead of an access_token, so it works even when the token
@@ -311,26 +319,27 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
 
   app.post(
     '/cgi-bin/user/info/batchget',
-    wechat('user/info/batchget', async (c) => {
-      const body = await jsonBody(c);
-      if (!body.ok) return body.response;
-      const list = (body.value as { user_list?: unknown })?.user_list;
-      if (Array.isArray(list)) calls.recordBatch('user/info/batchget', list.length);
-      if (Array.isArray(list) && (list.length === 0 || list.length > BATCHGET_MAX))
-        return c.json(wechatError(40032));
-      const parsed = BatchGetRequest.safeParse(body.value);
-      if (!parsed.success) return c.json(wechatError(47001));
-      const indices: number[] = [];
-      for (const { openid } of parsed.data.user_list) {
-        const index = state.indexOf(openid);
-        if (index === undefined)
-          return c.json(wechatError(40003, `invalid openid hint: [${openid.slice(0, 6)}...]`));
-        indices.push(index);
-      }
-      // WeChat sometimes answers without some of the users asked for (omitRate simulates it).
-      const answered = indices.filter(() => !faults.leavesOut('user/info/batchget'));
-      return c.json({ user_info_list: answered.map((i) => state.userInfo(i)) } satisfies BatchGetResponse);
-    }),
+    wechat(
+      'user/info/batchget',
+      withJson(async (c, body) => {
+        const list = body.user_list;
+        if (Array.isArray(list)) calls.recordBatch('user/info/batchget', list.length);
+        if (Array.isArray(list) && (list.length === 0 || list.length > BATCHGET_MAX))
+          return c.json(wechatError(40032));
+        const parsed = BatchGetRequest.safeParse(body);
+        if (!parsed.success) return c.json(wechatError(47001));
+        const indices: number[] = [];
+        for (const { openid } of parsed.data.user_list) {
+          const index = state.indexOf(openid);
+          if (index === undefined)
+            return c.json(wechatError(40003, `invalid openid hint: [${openid.slice(0, 6)}...]`));
+          indices.push(index);
+        }
+        // WeChat sometimes answers without some of the users asked for (omitRate simulates it).
+        const answered = indices.filter(() => !faults.leavesOut('user/info/batchget'));
+        return c.json({ user_info_list: answered.map((i) => state.userInfo(i)) } satisfies BatchGetResponse);
+      }),
+    ),
   );
 
   const pageResponse = (result: { total: number; openids: string[] }, asked: string): OpenidPage => {
@@ -384,24 +393,25 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
   );
 
   const blacklistWrite = (endpoint: 'batchblacklist' | 'batchunblacklist'): Handler =>
-    wechat(endpoint, async (c) => {
-      const body = await jsonBody(c);
-      if (!body.ok) return body.response;
-      const list = (body.value as { openid_list?: unknown })?.openid_list;
-      if (Array.isArray(list)) calls.recordBatch(endpoint, list.length);
-      if (Array.isArray(list) && (list.length === 0 || list.length > BLACKLIST_WRITE_MAX)) {
-        return c.json(wechatError(40032));
-      }
-      const parsed = OpenidListRequest.safeParse(body.value);
-      if (!parsed.success) return c.json(wechatError(47001));
-      // All or nothing, as WeChat: one foreign openid fails the whole call.
-      if (parsed.data.openid_list.some((openid) => state.indexOf(openid) === undefined)) {
-        return c.json(wechatError(49003));
-      }
-      if (endpoint === 'batchblacklist') state.blacklist(parsed.data.openid_list);
-      else state.unblacklist(parsed.data.openid_list);
-      return c.json({ errcode: 0, errmsg: 'ok' });
-    });
+    wechat(
+      endpoint,
+      withJson((c, body) => {
+        const list = body.openid_list;
+        if (Array.isArray(list)) calls.recordBatch(endpoint, list.length);
+        if (Array.isArray(list) && (list.length === 0 || list.length > BLACKLIST_WRITE_MAX)) {
+          return c.json(wechatError(40032));
+        }
+        const parsed = OpenidListRequest.safeParse(body);
+        if (!parsed.success) return c.json(wechatError(47001));
+        // All or nothing, as WeChat: one foreign openid fails the whole call.
+        if (parsed.data.openid_list.some((openid) => state.indexOf(openid) === undefined)) {
+          return c.json(wechatError(49003));
+        }
+        if (endpoint === 'batchblacklist') state.blacklist(parsed.data.openid_list);
+        else state.unblacklist(parsed.data.openid_list);
+        return c.json({ errcode: 0, errmsg: 'ok' });
+      }),
+    );
   app.post('/cgi-bin/tags/members/batchblacklist', blacklistWrite('batchblacklist'));
   app.post('/cgi-bin/tags/members/batchunblacklist', blacklistWrite('batchunblacklist'));
 
@@ -410,19 +420,19 @@ export function createWeChatRoutes(deps: FakeDeps): Hono<Env> {
     endpoint: 'getusersummary' | 'getusercumulate',
     rows: (day: number) => (UserSummaryRow | UserCumulateRow)[],
   ): Handler =>
-    wechat(endpoint, async (c) => {
-      const body = await jsonBody(c);
-      if (!body.ok) return body.response;
-      const { begin_date, end_date } = (body.value ?? {}) as { begin_date?: unknown; end_date?: unknown };
-      const begin = typeof begin_date === 'string' ? dayOrUndefined(begin_date) : undefined;
-      const end = typeof end_date === 'string' ? dayOrUndefined(end_date) : undefined;
-      if (begin === undefined || end === undefined) return c.json(wechatError(61500));
-      if (begin > end || end - begin >= DATACUBE_MAX_DAYS || end > state.stats.lastDay)
-        return c.json(wechatError(61501));
-      const list = [];
-      for (let day = begin; day <= end; day++) list.push(...rows(day));
-      return c.json({ list });
-    });
+    wechat(
+      endpoint,
+      withJson((c, { begin_date, end_date }) => {
+        const begin = typeof begin_date === 'string' ? dayOrUndefined(begin_date) : undefined;
+        const end = typeof end_date === 'string' ? dayOrUndefined(end_date) : undefined;
+        if (begin === undefined || end === undefined) return c.json(wechatError(61500));
+        if (begin > end || end - begin >= DATACUBE_MAX_DAYS || end > state.stats.lastDay)
+          return c.json(wechatError(61501));
+        const list = [];
+        for (let day = begin; day <= end; day++) list.push(...rows(day));
+        return c.json({ list });
+      }),
+    );
   app.post(
     '/datacube/getusersummary',
     datacube('getusersummary', (day) => state.stats.summary.get(day) ?? []),

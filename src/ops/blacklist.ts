@@ -8,8 +8,10 @@ import { type BlacklistWriteResult, blacklistUsers, unblacklistUsers } from '../
 import type { OpsDeps } from './deps.ts';
 import { OpenidList, Paging, parseInput } from './inputs.ts';
 
+type BlacklistAction = 'add' | 'remove';
+
 export interface BlacklistWriteReport {
-  action: 'add' | 'remove';
+  action: BlacklistAction;
   requested: number;
   succeeded: number;
   failed: number;
@@ -17,41 +19,39 @@ export interface BlacklistWriteReport {
   results: BlacklistWriteResult[];
 }
 
-function report(action: 'add' | 'remove', results: BlacklistWriteResult[]): BlacklistWriteReport {
+/** Each action's WeChat call and the table write that reflects what WeChat accepted. */
+const WRITES = {
+  add: { call: blacklistUsers, reflect: markBlacklisted },
+  remove: { call: unblacklistUsers, reflect: markUnblacklisted },
+} as const;
+
+async function writeBlacklist(
+  deps: Pick<OpsDeps, 'db' | 'wechat' | 'log'>,
+  action: BlacklistAction,
+  input: unknown,
+): Promise<BlacklistWriteReport> {
+  const { openids } = parseInput(OpenidList, input);
+  const results = await WRITES[action].call(deps.wechat, openids);
+  await WRITES[action].reflect(
+    deps.db,
+    results.filter((r) => r.ok).map((r) => r.openid),
+  );
   const succeeded = results.filter((r) => r.ok).length;
-  return { action, requested: results.length, succeeded, failed: results.length - succeeded, results };
-}
-
-const okOpenids = (results: BlacklistWriteResult[]) => results.filter((r) => r.ok).map((r) => r.openid);
-
-/** Blacklists `input.openids` (validated: openid shape, 1..1000, duplicates collapsed). */
-export async function addToBlacklist(
-  deps: Pick<OpsDeps, 'db' | 'wechat' | 'log'>,
-  input: unknown,
-): Promise<BlacklistWriteReport> {
-  const { openids } = parseInput(OpenidList, input);
-  const results = await blacklistUsers(deps.wechat, openids);
-  await markBlacklisted(deps.db, okOpenids(results));
-  const out = report('add', results);
-  deps.log.info({ action: 'blacklist_add', requested: out.requested, failed: out.failed }, 'blacklist add');
-  return out;
-}
-
-/** Removes `input.openids` from the blacklist (same validation as add). */
-export async function removeFromBlacklist(
-  deps: Pick<OpsDeps, 'db' | 'wechat' | 'log'>,
-  input: unknown,
-): Promise<BlacklistWriteReport> {
-  const { openids } = parseInput(OpenidList, input);
-  const results = await unblacklistUsers(deps.wechat, openids);
-  await markUnblacklisted(deps.db, okOpenids(results));
-  const out = report('remove', results);
+  const out = { action, requested: results.length, succeeded, failed: results.length - succeeded, results };
   deps.log.info(
-    { action: 'blacklist_remove', requested: out.requested, failed: out.failed },
-    'blacklist remove',
+    { action: `blacklist_${action}`, requested: out.requested, failed: out.failed },
+    `blacklist ${action}`,
   );
   return out;
 }
+
+/** Blacklists `input.openids` (validated: openid shape, 1..1000, duplicates collapsed). */
+export const addToBlacklist = (deps: Pick<OpsDeps, 'db' | 'wechat' | 'log'>, input: unknown) =>
+  writeBlacklist(deps, 'add', input);
+
+/** Removes `input.openids` from the blacklist (same validation as add). */
+export const removeFromBlacklist = (deps: Pick<OpsDeps, 'db' | 'wechat' | 'log'>, input: unknown) =>
+  writeBlacklist(deps, 'remove', input);
 
 export interface BlacklistPage {
   page: number;

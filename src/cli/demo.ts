@@ -5,16 +5,7 @@
 import type { Command } from 'commander';
 import { runDemo } from '../demo/run.ts';
 import { InputError } from '../errors.ts';
-
-function int(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const v = Number(value);
-    if (!Number.isInteger(v) || v < min || v > max) {
-      throw new InputError(`--${name} must be an integer between ${min} and ${max}`);
-    }
-    return v;
-  };
-}
+import { intOption } from './options.ts';
 
 interface DemoFlags {
   followers: number;
@@ -35,15 +26,20 @@ export function registerDemoCommand(program: Command): void {
     .description(
       'run the main job end to end on the fake WeChat platform (made-up account): migrate, sync everything, push events to /wx, compare the mirror with the platform',
     )
-    .option('--followers <n>', 'followers of the made-up account', int('followers', 1, 2_000_000), 50_000)
-    .option('--blacklist <n>', 'blacklisted users', int('blacklist', 0, 100_000), 500)
+    .option(
+      '--followers <n>',
+      'followers of the made-up account',
+      intOption('followers', 1, 2_000_000),
+      50_000,
+    )
+    .option('--blacklist <n>', 'blacklisted users', intOption('blacklist', 0, 100_000), 500)
     .option('--seed <seed>', 'seed of the generated account (same seed, same data)', '1')
-    .option('--stats-days <n>', 'days of statistics, ending yesterday', int('stats-days', 1, 365), 60)
-    .option('--subscribes <n>', 'new followers pushed through /wx', int('subscribes', 0, 100_000), 200)
+    .option('--stats-days <n>', 'days of statistics, ending yesterday', intOption('stats-days', 1, 365), 60)
+    .option('--subscribes <n>', 'new followers pushed through /wx', intOption('subscribes', 0, 100_000), 200)
     .option(
       '--unsubscribes <n>',
       'existing followers leaving through /wx',
-      int('unsubscribes', 0, 100_000),
+      intOption('unsubscribes', 0, 100_000),
       50,
     )
     .option(

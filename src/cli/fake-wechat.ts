@@ -7,22 +7,7 @@ import type { Command } from 'commander';
 import { InputError } from '../errors.ts';
 import { type FaultRule, type FaultTarget, parseFaultSpec, startFakeWeChat } from '../fake-wechat/index.ts';
 import { DEFAULT_DATA_OPTIONS } from '../fake-wechat/state.ts';
-
-function int(name: string, min = 0): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InputError(`--${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
-
-function share(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!(n >= 0 && n <= 1)) throw new InputError(`--${name} must be between 0 and 1`);
-    return n;
-  };
-}
+import { intOption, shareOption } from './options.ts';
 
 interface FakeWeChatFlags {
   port: number;
@@ -65,61 +50,61 @@ export function registerFakeWeChatCommands(program: Command): void {
     .description(
       'run the fake WeChat platform (api.weixin.qq.com look-alike with admin routes under /__fake)',
     )
-    .option('--port <n>', 'port to listen on (0 = random)', int('port'), 9000)
+    .option('--port <n>', 'port to listen on (0 = random)', intOption('port'), 9000)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option(
       '--followers <n>',
       'current followers to generate',
-      int('followers'),
+      intOption('followers'),
       DEFAULT_DATA_OPTIONS.followers,
     )
     .option('--seed <seed>', 'seed of the generated data (same seed, same data)', '1')
     .option(
       '--blacklist <n>',
       'blacklisted followers at start',
-      int('blacklist'),
+      intOption('blacklist'),
       DEFAULT_DATA_OPTIONS.blacklist,
     )
     .option(
       '--stats-days <n>',
       'length of the daily statistics series, ending yesterday',
-      int('stats-days', 1),
+      intOption('stats-days', 1),
       60,
     )
     .option(
       '--blacklist-page-size <n>',
       'getblacklist page size (1000 now, 10000 in older docs)',
-      int('blacklist-page-size', 1),
+      intOption('blacklist-page-size', 1),
       1000,
     )
     .option(
       '--unsubscribed-share <x>',
       'ex-followers, as a share of followers',
-      share('unsubscribed-share'),
+      shareOption('unsubscribed-share'),
       DEFAULT_DATA_OPTIONS.unsubscribedShare,
     )
     .option(
       '--unionid-share <x>',
       'share of users with a unionid',
-      share('unionid-share'),
+      shareOption('unionid-share'),
       DEFAULT_DATA_OPTIONS.unionidShare,
     )
     .option(
       '--token-ttl <s>',
       'access_token lifetime (expires_in)',
-      int('token-ttl', 1),
+      intOption('token-ttl', 1),
       DEFAULT_DATA_OPTIONS.tokenTtlS,
     )
     .option(
       '--token-overlap <s>',
       'seconds the previous token stays valid after a refresh',
-      int('token-overlap'),
+      intOption('token-overlap'),
       DEFAULT_DATA_OPTIONS.tokenOverlapS,
     )
     .option('--last-page <mode>', "next_openid of the final empty page: 'empty' or 'repeat'", 'empty')
     .option('--app-id <appid>', 'appid to accept (default: WECHAT_APP_ID, else a made-up one)')
     .option('--app-secret <secret>', 'secret to accept (default: WECHAT_APP_SECRET, else a made-up one)')
-    .option('--latency <ms>', 'latency added to every call', int('latency'))
+    .option('--latency <ms>', 'latency added to every call', intOption('latency'))
     .option(
       '--fault <spec>',
       "fault rule, repeatable: '<endpoint|*>:errcode=-1:rate=0.1', '*:http=502:rate=0.05', '*:drop=0.01', '*:truncate=0.01', '*:nonjson=0.01', '*:latency=50:jitter=20', 'user/info/batchget:omit=0.01'",
@@ -129,7 +114,7 @@ export function registerFakeWeChatCommands(program: Command): void {
     .option(
       '--expire-token-every <s>',
       'force every access_token to expire each N seconds',
-      int('expire-token-every', 1),
+      intOption('expire-token-every', 1),
     )
     .option(
       '--callback-url <url>',
@@ -153,7 +138,7 @@ export function registerFakeWeChatCommands(program: Command): void {
     .option(
       '--user-get-total-drift <n>',
       'how far user/get totals after the first page may stray from the true count (0 = exact)',
-      int('user-get-total-drift'),
+      intOption('user-get-total-drift'),
       DEFAULT_DATA_OPTIONS.userGetTotalDrift,
     )
     .action(async (flags: FakeWeChatFlags) => {

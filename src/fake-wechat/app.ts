@@ -28,6 +28,7 @@ import {
   type UserCumulateRow,
   type UserSummaryRow,
 } from '../wechat/schemas.ts';
+import { sleep } from '../wechat/util.ts';
 import { type CallCounter, CGI_PATHS, type FakeEndpoint } from './calls.ts';
 import type { FaultDecision, Faults } from './faults.ts';
 import type { FakeState } from './state.ts';
@@ -75,8 +76,6 @@ export function wechatError(errcode: number, detail?: string): { errcode: number
 
 type Env = { Bindings: { incoming?: IncomingMessage } };
 type Handler = (c: Context<Env>) => Promise<Response> | Response;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Reads a JSON body the way WeChat does: empty -> 44002, not JSON -> 47001. */
 async function jsonBody(

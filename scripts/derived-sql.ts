@@ -36,6 +36,9 @@ export function derivedDrops(sql: string): string[] {
   return [...views, ...functions];
 }
 
+/** A statement without its comment lines, as PostgreSQL would read it. */
+const code = (statement: string) => statement.replace(/^\s*--.*$/gm, '').trim();
+
 /**
  * The statements of `sql`, each with the comment lines above it: split on `;` outside `$$` bodies,
  * string literals and `--` comments.
@@ -59,12 +62,12 @@ export function derivedStatements(sql: string): string[] {
     } else i += 1;
   }
   const rest = sql.slice(start).trim();
-  if (rest.replace(/^--.*$/gm, '').trim()) statements.push(rest);
+  if (code(rest)) statements.push(rest);
   return statements;
 }
 
-/** A statement without its comment lines, as PostgreSQL would read it. */
-const code = (statement: string) => statement.replace(/^\s*--.*$/gm, '').trim();
+const digestOf = (statement: string) =>
+  createHash('sha256').update(code(statement)).digest('hex').slice(0, 16);
 
 /**
  * One digest per statement of `sql` (comments left out: rewording one changes nothing applied).
@@ -72,7 +75,7 @@ const code = (statement: string) => statement.replace(/^\s*--.*$/gm, '').trim();
  * what changed since is known without a second copy of the file.
  */
 export function statementDigests(sql: string): string[] {
-  return derivedStatements(sql).map((s) => createHash('sha256').update(code(s)).digest('hex').slice(0, 16));
+  return derivedStatements(sql).map(digestOf);
 }
 
 /**
@@ -88,11 +91,10 @@ export type DerivedChange =
 
 export function derivedChange(applied: readonly string[], current: string): DerivedChange {
   const statements = derivedStatements(current);
-  const digests = statementDigests(current);
-  const now = new Set(digests);
+  const now = new Set(statements.map(digestOf));
   if (applied.some((d) => !now.has(d))) return { kind: 'changed' };
   const before = new Set(applied);
-  const added = statements.filter((_, i) => !before.has(digests[i] as string));
+  const added = statements.filter((s) => !before.has(digestOf(s)));
   return added.length === 0 ? { kind: 'unchanged' } : { kind: 'added', statements: added };
 }
 

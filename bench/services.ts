@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { migrateDeploy } from '../src/db/migrate.ts';
+import { deleteKeysUnder } from '../src/redis.ts';
 import { freePort, runNode, startBenchRedis, startNode, stop, waitForHttp } from './support.ts';
 
 /**
@@ -135,12 +136,7 @@ export async function benchRedis(url: string | undefined): Promise<BenchRedis> {
 async function dropRedisKeys(redisUrl: string, prefix: string): Promise<void> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteKeysUnder(redis, prefix);
   } finally {
     redis.disconnect();
   }

@@ -98,3 +98,13 @@ export async function redisReady(redis: Redis, timeoutMs = 5000): Promise<boolea
     redis.on('ready', onReady);
   });
 }
+
+/** Deletes every key under `<prefix>:` (a queue prefix's BullMQ keys and claims), a SCAN batch at a time. */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== '0');
+}

@@ -14,7 +14,7 @@ import { migrateDeploy } from '../db/migrate.ts';
 import { InputError, UnavailableError } from '../errors.ts';
 import { type FakeWeChat, startFakeWeChat } from '../fake-wechat/index.ts';
 import { createLogger } from '../logger.ts';
-import { createRedis } from '../redis.ts';
+import { createRedis, deleteKeysUnder } from '../redis.ts';
 import { type Outcome, ProgressView, runThroughQueue } from '../runtime/progress.ts';
 import { startServer } from '../runtime/server.ts';
 import { onShutdown } from '../runtime/shutdown.ts';
@@ -74,12 +74,7 @@ async function choosePort(envPort: string | undefined): Promise<number> {
 async function wipePrefix(redisUrl: string, prefix: string): Promise<void> {
   const redis = createRedis(redisUrl, 'service', 'wxsync-demo-cleanup');
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysUnder(redis, prefix);
   } finally {
     await redis.quit().catch(() => undefined);
   }

@@ -31,10 +31,14 @@ afterAll(async () => {
   await admin?.end();
 });
 
-/** Terminates every backend of the test database but our own; returns how many it ended. */
+/**
+ * Terminates every backend of the test database that is running a statement right now (an idle
+ * connection that dies is simply replaced by the pool, which fails nothing); returns how many.
+ */
 async function terminateBackends(): Promise<number> {
   const { rows } = await admin.query(
-    'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+     WHERE datname = $1 AND pid <> pg_backend_pid() AND state = 'active'`,
     [env.t.name],
   );
   return rows.filter((r: { ok: boolean }) => r.ok).length;
@@ -59,9 +63,10 @@ describe('PostgreSQL backends terminated during a follower sync', () => {
         terminated += await terminateBackends();
         rounds += 1;
       }
-      // Often enough that some termination lands while an upsert statement is running (an idle
-      // connection that dies is simply replaced by the pool, which fails nothing).
-      await new Promise((r) => setTimeout(r, 30 + Math.random() * 50));
+      // Often enough to catch statements in flight: a 1,000-row upsert runs for tens of ms. Terminating
+      // only backends caught mid-statement makes every hit a failed statement, however fast or slow
+      // the machine runs the sync (killing every backend on a timer could miss them all).
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 10));
     }
     await until(
       'the sync job to finish',
